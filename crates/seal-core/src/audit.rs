@@ -100,14 +100,17 @@ impl AuditEvent {
         let org = match reader.field()? {
             [] => None,
             raw => Some(OrgId::from_bytes(
-                raw.try_into().map_err(|_| DecodeError("bad organisation id"))?,
+                raw.try_into()
+                    .map_err(|_| DecodeError("bad organisation id"))?,
             )),
         };
         let actor = reader.text()?;
         let source = reader.text()?;
         let action = reader.text()?;
         let subject = reader.text()?;
-        let mut block = Reader { rest: reader.field()? };
+        let mut block = Reader {
+            rest: reader.field()?,
+        };
         let count_bytes: [u8; 4] = block
             .take(4)?
             .try_into()
@@ -181,7 +184,10 @@ mod tests {
             source: "127.0.0.1".into(),
             action: "department.created".into(),
             subject: "department:x".into(),
-            details: vec![("name".into(), "财务部".into()), ("parent".into(), "".into())],
+            details: vec![
+                ("name".into(), "财务部".into()),
+                ("parent".into(), "".into()),
+            ],
         }
     }
 
@@ -190,10 +196,32 @@ mod tests {
         // A change to these bytes breaks every log that hashed the old ones: bump VERSION instead.
         let bytes = sample().canonical_bytes();
         assert_eq!(&bytes[..5], b"SKAE\x01");
-        assert_eq!(bytes.len(), 5 + 4 + 8 + 4 + 16 + 4 + 43 + 4 + 9 + 4 + 18 + 4 + 12 + 4 + 4 + (4 + 4 + 4 + 9) + (4 + 6 + 4));
+        assert_eq!(
+            bytes.len(),
+            5 + 4
+                + 8
+                + 4
+                + 16
+                + 4
+                + 43
+                + 4
+                + 9
+                + 4
+                + 18
+                + 4
+                + 12
+                + 4
+                + 4
+                + (4 + 4 + 4 + 9)
+                + (4 + 6 + 4)
+        );
         let mut reordered = sample();
         reordered.details.reverse();
-        assert_eq!(reordered.canonical_bytes(), bytes, "details order does not matter");
+        assert_eq!(
+            reordered.canonical_bytes(),
+            bytes,
+            "details order does not matter"
+        );
     }
 
     #[test]

@@ -72,12 +72,24 @@ mod tests {
         // 1 <- 2 <- 3 (3 is under 2, 2 under 1)
         let parents: HashMap<_, _> = [(id(2), id(1)), (id(3), id(2))].into_iter().collect();
         let parent_of = |d| parents.get(&d).copied();
-        assert_eq!(check_placement(Some(id(1)), 3, Some(id(3)), parent_of), Err(TreeError::Cycle));
-        assert_eq!(check_placement(Some(id(2)), 2, Some(id(2)), parent_of), Err(TreeError::Cycle));
-        assert_eq!(check_placement(Some(id(3)), 1, Some(id(1)), parent_of), Ok(()));
+        assert_eq!(
+            check_placement(Some(id(1)), 3, Some(id(3)), parent_of),
+            Err(TreeError::Cycle)
+        );
+        assert_eq!(
+            check_placement(Some(id(2)), 2, Some(id(2)), parent_of),
+            Err(TreeError::Cycle)
+        );
+        assert_eq!(
+            check_placement(Some(id(3)), 1, Some(id(1)), parent_of),
+            Ok(())
+        );
         assert_eq!(check_placement(Some(id(2)), 2, None, parent_of), Ok(()));
         assert_eq!(check_placement(None, 1, Some(id(3)), parent_of), Ok(()));
-        assert_eq!(check_placement(None, MAX_DEPTH - 2, Some(id(3)), parent_of), Err(TreeError::TooDeep));
+        assert_eq!(
+            check_placement(None, MAX_DEPTH - 2, Some(id(3)), parent_of),
+            Err(TreeError::TooDeep)
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub struct OrgCode(String);
 pub enum OrgCodeError {
     #[error("the organisation code must be 2 to 32 characters")]
     Length,
-    #[error("the organisation code may contain only letters, digits and hyphens, and must start with a letter or digit")]
+    #[error(
+        "the organisation code may contain only letters, digits and hyphens, and must start with a letter or digit"
+    )]
     Characters,
 }
 
@@ -71,18 +73,26 @@ pub struct Uscc(String);
 pub enum UsccError {
     #[error("the unified social credit code must be 18 characters")]
     Length,
-    #[error("the unified social credit code contains a character outside its alphabet (I, O, S, V and Z are never used)")]
+    #[error(
+        "the unified social credit code contains a character outside its alphabet (I, O, S, V and Z are never used)"
+    )]
     Character,
-    #[error("characters 3 to 8 of the unified social credit code must be digits (the administrative division code)")]
+    #[error(
+        "characters 3 to 8 of the unified social credit code must be digits (the administrative division code)"
+    )]
     Division,
-    #[error("the check character (the 18th) of the unified social credit code is wrong: please check the code for a typo")]
+    #[error(
+        "the check character (the 18th) of the unified social credit code is wrong: please check the code for a typo"
+    )]
     CheckCharacter,
 }
 
 /// The 31-character alphabet of GB 32100-2015, in value order.
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Weights of positions 1–17: 3^(i) mod 31.
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 impl Uscc {
     pub fn parse(input: &str) -> Result<Self, UsccError> {
@@ -109,7 +119,10 @@ impl Uscc {
 }
 
 fn uscc_value(byte: u8) -> Option<u32> {
-    USCC_ALPHABET.iter().position(|&c| c == byte).map(|p| p as u32)
+    USCC_ALPHABET
+        .iter()
+        .position(|&c| c == byte)
+        .map(|p| p as u32)
 }
 
 fn uscc_check_value(first_17: &[u32]) -> u32 {
@@ -125,7 +138,9 @@ pub fn uscc_check_character(first_17: &str) -> Option<char> {
     if values.len() != 17 {
         return None;
     }
-    Some(char::from(USCC_ALPHABET[uscc_check_value(&values) as usize]))
+    Some(char::from(
+        USCC_ALPHABET[uscc_check_value(&values) as usize],
+    ))
 }
 
 #[cfg(test)]
@@ -137,14 +152,23 @@ mod tests {
     fn accepts_published_codes() {
         // Codes printed on public business licences.
         for code in ["91350100M000100Y43", "91110000802100433B"] {
-            assert_eq!(Uscc::parse(code).map(|c| c.as_str().to_owned()), Ok(code.to_owned()));
+            assert_eq!(
+                Uscc::parse(code).map(|c| c.as_str().to_owned()),
+                Ok(code.to_owned())
+            );
         }
-        assert!(Uscc::parse(" 91350100m000100y43 ").is_ok(), "trimmed and upper-cased");
+        assert!(
+            Uscc::parse(" 91350100m000100y43 ").is_ok(),
+            "trimmed and upper-cased"
+        );
     }
 
     #[test]
     fn rejects_bad_codes() {
-        assert_eq!(Uscc::parse("91350100M000100Y44"), Err(UsccError::CheckCharacter));
+        assert_eq!(
+            Uscc::parse("91350100M000100Y44"),
+            Err(UsccError::CheckCharacter)
+        );
         assert_eq!(Uscc::parse("91350100M000100Y4"), Err(UsccError::Length));
         assert_eq!(Uscc::parse("91350100M0001O0Y43"), Err(UsccError::Character));
         assert_eq!(Uscc::parse("913A0100M000100Y43"), Err(UsccError::Division));
@@ -174,7 +198,10 @@ mod tests {
 
     #[test]
     fn org_codes() {
-        assert_eq!(OrgCode::parse(" ACME-Corp ").map(|c| c.to_string()), Ok("acme-corp".into()));
+        assert_eq!(
+            OrgCode::parse(" ACME-Corp ").map(|c| c.to_string()),
+            Ok("acme-corp".into())
+        );
         assert_eq!(OrgCode::parse("a"), Err(OrgCodeError::Length));
         assert_eq!(OrgCode::parse("-abc"), Err(OrgCodeError::Characters));
         assert_eq!(OrgCode::parse("公司"), Err(OrgCodeError::Characters));

@@ -129,9 +129,13 @@ impl Login {
     /// An input with an `@` is an e-mail address, anything else a mobile number.
     pub fn parse(input: &str) -> Result<Self, LoginError> {
         if input.contains('@') {
-            Email::parse(input).map(Login::Email).map_err(|_| LoginError)
+            Email::parse(input)
+                .map(Login::Email)
+                .map_err(|_| LoginError)
         } else {
-            Phone::parse(input).map(Login::Phone).map_err(|_| LoginError)
+            Phone::parse(input)
+                .map(Login::Phone)
+                .map_err(|_| LoginError)
         }
     }
 }
@@ -175,20 +179,40 @@ mod tests {
 
     #[test]
     fn phones() {
-        for ok in ["13800138000", "+86 138 0013 8000", "86-138-0013-8000", " 19912345678 "] {
+        for ok in [
+            "13800138000",
+            "+86 138 0013 8000",
+            "86-138-0013-8000",
+            " 19912345678 ",
+        ] {
             assert!(Phone::parse(ok).is_ok(), "{ok}");
         }
-        assert_eq!(Phone::parse("+8613800138000").map(|p| p.to_string()), Ok("13800138000".into()));
-        for bad in ["12800138000", "1380013800", "138001380001", "138a0138000", "", "+1 650 253 0000"] {
+        assert_eq!(
+            Phone::parse("+8613800138000").map(|p| p.to_string()),
+            Ok("13800138000".into())
+        );
+        for bad in [
+            "12800138000",
+            "1380013800",
+            "138001380001",
+            "138a0138000",
+            "",
+            "+1 650 253 0000",
+        ] {
             assert_eq!(Phone::parse(bad), Err(PhoneError), "{bad}");
         }
     }
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Li.Lei@Example.COM ").map(|e| e.to_string()), Ok("Li.Lei@example.com".into()));
+        assert_eq!(
+            Email::parse(" Li.Lei@Example.COM ").map(|e| e.to_string()),
+            Ok("Li.Lei@example.com".into())
+        );
         assert!(Email::parse("张三@公司.中国").is_ok());
-        for bad in ["", "a", "a@b", "@b.cn", "a@.cn", "a@b..cn", "a b@c.cn", "a@b@c.cn", "a@b.cn."] {
+        for bad in [
+            "", "a", "a@b", "@b.cn", "a@.cn", "a@b..cn", "a b@c.cn", "a@b@c.cn", "a@b.cn.",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError), "{bad}");
         }
         assert!(Email::parse(&format!("{}@b.cn", "a".repeat(65))).is_err());

@@ -40,20 +40,34 @@ mod tests {
     fn auditor_alone_or_with_read_roles_is_fine() {
         let auditor = RoleKind::Builtin(BuiltinRole::Auditor);
         assert_eq!(check_role_set(&[auditor]), Ok(()));
-        let reader = RoleKind::Custom(PermissionSet::of(&[Permission::AuditRead, Permission::PeopleRead]));
+        let reader = RoleKind::Custom(PermissionSet::of(&[
+            Permission::AuditRead,
+            Permission::PeopleRead,
+        ]));
         assert_eq!(check_role_set(&[auditor, reader]), Ok(()));
     }
 
     #[test]
     fn auditor_with_any_writing_role_is_refused() {
         let auditor = RoleKind::Builtin(BuiltinRole::Auditor);
-        for role in BuiltinRole::ALL.into_iter().filter(|r| *r != BuiltinRole::Auditor) {
-            assert!(check_role_set(&[auditor, RoleKind::Builtin(role)]).is_err(), "{role}");
+        for role in BuiltinRole::ALL
+            .into_iter()
+            .filter(|r| *r != BuiltinRole::Auditor)
+        {
+            assert!(
+                check_role_set(&[auditor, RoleKind::Builtin(role)]).is_err(),
+                "{role}"
+            );
         }
-        let custom = RoleKind::Custom(PermissionSet::of(&[Permission::PeopleRead, Permission::SealsKeep]));
+        let custom = RoleKind::Custom(PermissionSet::of(&[
+            Permission::PeopleRead,
+            Permission::SealsKeep,
+        ]));
         assert_eq!(
             check_role_set(&[custom, auditor]),
-            Err(SodViolation::AuditorWithWriteRole { permission: Permission::SealsKeep })
+            Err(SodViolation::AuditorWithWriteRole {
+                permission: Permission::SealsKeep
+            })
         );
     }
 
