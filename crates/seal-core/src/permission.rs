@@ -93,6 +93,23 @@ impl Permission {
         )
     }
 
+    /// Whether the permission administers the organisation (its directory, roles,
+    /// integrations, registry, devices or audit trail) rather than taking part in the
+    /// stamping work. Only holders of an administrative permission may grant it to others.
+    pub const fn administers(self) -> bool {
+        matches!(
+            self,
+            Permission::OrgManage
+                | Permission::DepartmentsManage
+                | Permission::PeopleManage
+                | Permission::RolesManage
+                | Permission::TokensManage
+                | Permission::AuditRead
+                | Permission::SealsManage
+                | Permission::DevicesManage
+        )
+    }
+
     const fn bit(self) -> u32 {
         1 << (self as u32)
     }

@@ -20,7 +20,7 @@ pub use records::{
     ApiTokenRecord, AuditRecord, Credentials, DepartmentRecord, NewPerson, OrgRecord, PeopleFilter,
     PersonRecord, RoleRecord, SessionRecord,
 };
-pub use sql::Tx;
+pub use sql::{AuditFilter, Tx};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

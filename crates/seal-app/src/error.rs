@@ -1,0 +1,139 @@
+//! Errors of the use cases, named by meaning. The server maps each to one HTTP status
+//! and a stable code, with messages in Chinese and English.
+
+use seal_core::department::TreeError;
+use seal_core::org::{OrgCodeError, UsccError};
+use seal_core::permission::Permission;
+use seal_core::sod::SodViolation;
+use seal_core::text::TextError;
+use seal_store::StoreError;
+
+use crate::password::PasswordProblem;
+
+/// A field of the request that was refused, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    Text(TextError),
+    OrgCode(OrgCodeError),
+    Uscc(UsccError),
+    Phone,
+    Email,
+    Login,
+    /// Neither phone nor e-mail given: a person needs one to sign in.
+    NoLogin,
+    Id,
+    Tree(TreeError),
+    Password(PasswordProblem),
+    /// The current password given to confirm a change is wrong.
+    WrongPassword,
+    /// The new password equals the current one.
+    SameAsCurrent,
+    UnknownPermission(String),
+    /// A custom role or token needs at least one permission.
+    NoPermissions,
+    /// A token cannot carry a permission its creator does not hold.
+    ScopeNotHeld(Permission),
+    /// An unknown role id in a role assignment.
+    UnknownRole,
+    /// An unknown department id.
+    UnknownDepartment,
+}
+
+/// What already exists or still depends on the thing being changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    OrgCodeTaken,
+    UsccTaken,
+    LoginTaken,
+    RoleNameTaken,
+    DepartmentNameTaken,
+    DepartmentNotEmpty {
+        people: i64,
+        children: i64,
+    },
+    /// The organisation would be left without an active admin.
+    LastAdmin,
+    BuiltinRoleFixed,
+    RoleInUse {
+        holders: i64,
+    },
+    TotpAlreadyEnabled,
+    TotpNotEnrolling,
+    TotpNotEnabled,
+    /// A concurrent request wrote the same unique value first.
+    Duplicate,
+}
+
+/// The kind of thing that was not found (in the caller's organisation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entity {
+    Organisation,
+    Department,
+    Person,
+    Role,
+    ApiToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid session or token: sign in.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// The password was right; the second factor is still missing.
+    #[error("a second factor is required")]
+    MfaRequired,
+    /// Signed in, but not allowed to do this.
+    #[error("not allowed")]
+    Forbidden,
+    /// This needs an interactive session, not an API token.
+    #[error("an API token cannot do this; sign in")]
+    SessionRequired,
+    /// Granting a role or scope with permissions the caller does not hold.
+    #[error("cannot grant {0}, which you do not hold")]
+    Escalation(Permission),
+    #[error("{0:?} not found")]
+    NotFound(Entity),
+    #[error("invalid {field}: {reason:?}")]
+    Invalid {
+        field: &'static str,
+        reason: Invalid,
+    },
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("separation of duties: {0}")]
+    SeparationOfDuties(SodViolation),
+    /// Wrong organisation code, login or password (deliberately not saying which).
+    #[error("wrong organisation code, login or password")]
+    BadCredentials,
+    #[error("the code is wrong or was already used")]
+    BadSecondFactor,
+    #[error("the account is disabled")]
+    AccountDisabled,
+    #[error("too many attempts; retry in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("storage: {0}")]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &'static str, reason: Invalid) -> AppError {
+        AppError::Invalid { field, reason }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict => AppError::Conflict(Conflict::Duplicate),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl From<seal_store::blobs::BlobError> for AppError {
+    fn from(error: seal_store::blobs::BlobError) -> Self {
+        AppError::Internal(error.to_string())
+    }
+}

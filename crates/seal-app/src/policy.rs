@@ -1,0 +1,220 @@
+//! Authorization, decided here and nowhere else. A [`Principal`] is who is asking (made
+//! by authentication); a [`Permit`] is the proof that they may do one thing in one
+//! organisation, and only this module can make one. Use cases ask for a permit first
+//! and pass it to the queries they run, which are scoped by the permit's organisation.
+
+use seal_core::audit::Actor;
+use seal_core::ids::{ApiTokenId, OrgId, PersonId, RoleId};
+use seal_core::permission::{Permission, PermissionSet};
+use seal_core::role::BuiltinRole;
+
+use crate::AppError;
+
+/// How the principal proved who they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// A browser session; `token_hash` identifies it, `csrf_token` must accompany writes.
+    Session {
+        token_hash: String,
+        csrf_token: String,
+    },
+    /// An API token, limited to its scopes.
+    ApiToken { id: ApiTokenId },
+}
+
+/// A role as the principal holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldRole {
+    pub id: RoleId,
+    pub name: String,
+    pub builtin: Option<BuiltinRole>,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub org_id: OrgId,
+    pub org_code: String,
+    pub org_name: String,
+    pub person_id: PersonId,
+    pub name: String,
+    pub roles: Vec<HeldRole>,
+    /// What the caller may do: the union of their roles' permissions, narrowed to the
+    /// token's scopes when authenticated by an API token.
+    pub permissions: PermissionSet,
+    pub credential: Credential,
+    pub must_change_password: bool,
+    pub totp_enabled: bool,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        match self.credential {
+            Credential::Session { .. } => Actor::Person(self.person_id),
+            Credential::ApiToken { id } => Actor::Token(id),
+        }
+    }
+}
+
+/// Proof that `actor` may use `permission` in organisation `org`. Fields are private and
+/// there is no public constructor: only [`authorize`] and [`own_account`] make permits.
+#[derive(Clone, Debug)]
+pub struct Permit {
+    org: OrgId,
+    person: PersonId,
+    actor: Actor,
+    permission: Option<Permission>,
+}
+
+impl Permit {
+    /// The organisation every query under this permit is scoped to.
+    pub fn org(&self) -> OrgId {
+        self.org
+    }
+
+    /// The person acting.
+    pub fn person(&self) -> PersonId {
+        self.person
+    }
+
+    pub fn actor(&self) -> Actor {
+        self.actor.clone()
+    }
+
+    /// The permission this permit was granted for (`None`: the caller's own account).
+    pub fn permission(&self) -> Option<Permission> {
+        self.permission
+    }
+}
+
+/// A permit for `permission` when the principal holds it.
+pub fn authorize(principal: &Principal, permission: Permission) -> Result<Permit, AppError> {
+    if !principal.permissions.contains(permission) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Permit {
+        org: principal.org_id,
+        person: principal.person_id,
+        actor: principal.actor(),
+        permission: Some(permission),
+    })
+}
+
+/// A permit for a write that also needs an interactive session (issuing tokens).
+pub fn authorize_interactive(
+    principal: &Principal,
+    permission: Permission,
+) -> Result<Permit, AppError> {
+    require_session(principal)?;
+    authorize(principal, permission)
+}
+
+/// A permit to read one's own account; any authenticated principal gets it.
+pub fn own_account_read(principal: &Principal) -> Permit {
+    Permit {
+        org: principal.org_id,
+        person: principal.person_id,
+        actor: principal.actor(),
+        permission: None,
+    }
+}
+
+/// A permit to change one's own account (password, second factor): sessions only, so a
+/// leaked API token cannot take over the account.
+pub fn own_account(principal: &Principal) -> Result<Permit, AppError> {
+    require_session(principal)?;
+    Ok(own_account_read(principal))
+}
+
+/// Refuses to grant administrative permissions the granter does not hold: someone who
+/// may manage people but not roles cannot make anyone (themselves included) an org admin.
+/// Work permissions (apply, approve, keep) can be granted by whoever manages people.
+pub fn check_grant(principal: &Principal, granted: PermissionSet) -> Result<(), AppError> {
+    let missing = granted
+        .iter()
+        .find(|p| p.administers() && !principal.permissions.contains(*p));
+    match missing {
+        Some(missing) => Err(AppError::Escalation(missing)),
+        None => Ok(()),
+    }
+}
+
+fn require_session(principal: &Principal) -> Result<(), AppError> {
+    match principal.credential {
+        Credential::Session { .. } => Ok(()),
+        Credential::ApiToken { .. } => Err(AppError::SessionRequired),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(permissions: &[Permission], credential: Credential) -> Principal {
+        Principal {
+            org_id: OrgId::from_bytes([1; 16]),
+            org_code: "acme".into(),
+            org_name: "Acme".into(),
+            person_id: PersonId::from_bytes([2; 16]),
+            name: "Li".into(),
+            roles: vec![],
+            permissions: PermissionSet::of(permissions),
+            credential,
+            must_change_password: false,
+            totp_enabled: false,
+        }
+    }
+
+    fn session() -> Credential {
+        Credential::Session {
+            token_hash: "h".into(),
+            csrf_token: "c".into(),
+        }
+    }
+
+    #[test]
+    fn permits_follow_permissions() {
+        let p = principal(&[Permission::PeopleRead], session());
+        assert!(authorize(&p, Permission::PeopleRead).is_ok_and(|permit| permit.org() == p.org_id));
+        assert!(matches!(
+            authorize(&p, Permission::PeopleManage),
+            Err(AppError::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn tokens_cannot_manage_their_own_account() {
+        let token = principal(
+            &[Permission::TokensManage],
+            Credential::ApiToken {
+                id: ApiTokenId::from_bytes([3; 16]),
+            },
+        );
+        assert!(matches!(
+            own_account(&token),
+            Err(AppError::SessionRequired)
+        ));
+        assert!(matches!(
+            authorize_interactive(&token, Permission::TokensManage),
+            Err(AppError::SessionRequired)
+        ));
+        assert!(authorize(&token, Permission::TokensManage).is_ok());
+    }
+
+    #[test]
+    fn no_escalation() {
+        let p = principal(
+            &[Permission::PeopleManage, Permission::PeopleRead],
+            session(),
+        );
+        assert!(check_grant(&p, PermissionSet::of(&[Permission::PeopleRead])).is_ok());
+        assert!(
+            check_grant(&p, BuiltinRole::Approver.permissions()).is_ok(),
+            "work permissions"
+        );
+        assert!(matches!(
+            check_grant(&p, BuiltinRole::OrgAdmin.permissions()),
+            Err(AppError::Escalation(_))
+        ));
+    }
+}
