@@ -457,16 +457,7 @@ impl App {
         }
         person.phone = phone;
         person.email = email;
-        tx.update_person(
-            permit.org(),
-            id,
-            &person.name,
-            person.phone.as_ref(),
-            person.email.as_ref(),
-            person.department,
-            now,
-        )
-        .await?;
+        tx.update_person(&person, now).await?;
         record(
             &mut tx,
             now,

@@ -1,1 +1,274 @@
-//! placeholder
+//! Sealkeeper over HTTP: the JSON API under `/api/v1` (described by OpenAPI at
+//! `/api/v1/openapi.json`), health and readiness, and the layers every response passes
+//! through (language, security headers, same-origin check, body limit, tracing).
+//!
+//! Handlers only authenticate and convert shapes; `seal-app` decides what is allowed.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use seal_app::App;
+use seal_app::clock::{Clock, SystemClock};
+use seal_store::blobs::Blobs;
+use seal_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    /// Mark the session cookie `Secure`.
+    pub secure_cookies: bool,
+    /// Believe `X-Forwarded-For` for the client address.
+    pub trust_forwarded_for: bool,
+}
+
+impl AppState {
+    /// The session cookie: HttpOnly, SameSite=Lax, path `/`, Secure when configured.
+    pub fn session_cookie(&self, token: &str) -> Cookie<'static> {
+        Cookie::build((extract::SESSION_COOKIE, token.to_owned()))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure_cookies)
+            .path("/")
+            .build()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Store(#[from] seal_store::StoreError),
+    #[error("{0}")]
+    Blobs(#[from] seal_store::blobs::BlobError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the database (running migrations) and the blob store named by `config`.
+pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+    let needs_data_dir = config.database.url.is_empty()
+        || (matches!(config.blobs.kind, config::BlobKind::Local)
+            && config.blobs.path.as_os_str().is_empty());
+    if needs_data_dir {
+        std::fs::create_dir_all(&config.server.data_dir).map_err(|source| StartError::DataDir {
+            path: config.server.data_dir.clone(),
+            source,
+        })?;
+    }
+    let options = StoreOptions {
+        max_connections: config.database.max_connections.max(1),
+        connect_timeout: Duration::from_secs(config.database.connect_timeout_seconds.max(1)),
+    };
+    let store = Store::connect(&config.database_url(), &options).await?;
+    let blobs = Blobs::open(&config.blob_config())?;
+    Ok(App::new(store, blobs, clock, config.app_settings()))
+}
+
+/// The whole HTTP service for `app`.
+pub fn router(app: App, config: &Config) -> Router {
+    let state = AppState {
+        app,
+        secure_cookies: config.server.secure_cookies,
+        trust_forwarded_for: config.server.trust_forwarded_for,
+    };
+    let (routes, openapi) = api::routes();
+    let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
+    routes
+        .fallback(|| async { ApiError::not_found_route() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "此地址不支持该请求方法。",
+                "This address does not accept that method.",
+            )
+        })
+        .with_state(state)
+        .layer(axum::Extension(api::health::OpenApiJson(Arc::new(
+            openapi_json,
+        ))))
+        .layer(middleware::from_fn(same_origin))
+        .layer(DefaultBodyLimit::max(
+            config.server.max_body_kib.max(1) * 1024,
+        ))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(language))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// A running server: where it listens and how to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub app: App,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `config.server.listen` (port 0 picks a free port), serves until [`RunningServer::stop`].
+pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    let app = open_app(config, clock).await?;
+    start_with(app, config).await
+}
+
+/// Serves an already-opened app.
+pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, StartError> {
+    let addr = config.server.listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Listen { addr, source })?;
+    let service = router(app.clone(), config).into_make_service_with_connect_info::<SocketAddr>();
+    let (shutdown, mut receiver) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = receiver.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        app,
+        shutdown,
+        task,
+    })
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests (for at most the
+/// configured grace period) and closes the database.
+pub async fn serve_until_signal(server: RunningServer, grace: Duration) {
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    let store = server.app.store().clone();
+    if tokio::time::timeout(grace, server.stop()).await.is_err() {
+        tracing::warn!("requests still running after the grace period; stopping anyway");
+    }
+    store.close().await;
+    tracing::info!("stopped");
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Starts a server for the default system clock (used by the binary).
+pub async fn start_default(config: &Config) -> Result<RunningServer, StartError> {
+    start(config, Arc::new(SystemClock)).await
+}
+
+/// Runs the rest of the request with the reader's language as the current one.
+async fn language(request: Request, next: Next) -> Response {
+    let lang = i18n::Lang::from_headers(request.headers());
+    i18n::scope(lang, next.run(request)).await
+}
+
+/// Refuses unsafe requests whose `Origin` names another site (a second line of defence
+/// against cross-site requests, beside SameSite cookies and the CSRF token).
+async fn same_origin(request: Request, next: Next) -> Response {
+    if extract::is_unsafe(request.method()) {
+        let origin = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok());
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
+        if let Some(origin) = origin {
+            let origin_host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or(origin);
+            if Some(origin_host) != host {
+                return ApiError::csrf().into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// Security headers on every response; API answers are never cached.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_none_or(|v| v != "application/json")
+    {
+        response = extract::too_large().into_response();
+    }
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    set(headers, "x-frame-options", "DENY");
+    set(headers, "x-content-type-options", "nosniff");
+    set(headers, "referrer-policy", "same-origin");
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, "cache-control", "no-store");
+    }
+    response
+}

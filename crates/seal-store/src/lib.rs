@@ -194,3 +194,4 @@ fn describe_connect_error(error: &sqlx::Error) -> String {
         other => other.to_string(),
     }
 }
+pub use sqlx::Error as SqlxError;

@@ -42,6 +42,10 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// The most rows one page may hold; larger or negative limits are clamped (the engines
+/// disagree on negative ones).
+const MAX_PAGE: i64 = 1000;
+
 const PERSON_COLUMNS: &str = "id, org_id, name, phone, email, department_id, status, \
      must_change_password, totp_enabled, created_at, updated_at";
 
@@ -268,16 +272,26 @@ impl Tx {
         filter: &PeopleFilter,
     ) -> Result<(Vec<PersonRecord>, i64), StoreError> {
         // Each optional condition is written as `($n = '' OR …)` so one text serves every
-        // combination and every engine; empty strings stand for "no filter".
+        // combination and every engine; empty strings stand for "no filter". The search
+        // is case-insensitive the same way on both engines (LOWER on both sides) and
+        // treats `%`, `_` and `\` in the query literally (escaped, with ESCAPE '\').
         let conditions = "org_id = $1 \
-             AND ($2 = '' OR name LIKE $2 OR phone LIKE $2 OR email LIKE $2) \
+             AND ($2 = '' OR LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(phone) LIKE $2 ESCAPE '\\' \
+                  OR LOWER(email) LIKE $2 ESCAPE '\\') \
              AND ($3 = '' OR department_id = $3) \
              AND ($4 = '' OR status = $4) \
              AND ($5 = '' OR id IN (SELECT person_id FROM person_roles WHERE role_id = $5))";
         let pattern = filter
             .query
             .as_deref()
-            .map(|q| format!("%{}%", q.replace(['%', '_'], "")))
+            .map(|q| {
+                let escaped = q
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            })
             .unwrap_or_default();
         let department = filter.department.map(|d| d.to_string()).unwrap_or_default();
         let status = filter
@@ -303,24 +317,27 @@ impl Tx {
             .bind(department)
             .bind(status)
             .bind(role)
-            .bind(filter.limit)
-            .bind(filter.offset)
+            .bind(filter.limit.clamp(0, MAX_PAGE))
+            .bind(filter.offset.max(0))
             .fetch_all(self.conn())
             .await?;
         let people = rows.iter().map(person_from_row).collect::<Result<_, _>>()?;
         Ok((people, total))
     }
 
+    /// Writes a person's name, phone, e-mail and department as given in `person`.
     pub async fn update_person(
         &mut self,
-        org: OrgId,
-        id: PersonId,
-        name: &PersonName,
-        phone: Option<&Phone>,
-        email: Option<&Email>,
-        department: Option<DepartmentId>,
+        person: &PersonRecord,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let (org, id) = (person.org_id, person.id);
+        let (name, phone, email, department) = (
+            &person.name,
+            person.phone.as_ref(),
+            person.email.as_ref(),
+            person.department,
+        );
         sqlx::query(
             "UPDATE people SET name = $1, phone = $2, email = $3, department_id = $4, updated_at = $5 \
              WHERE org_id = $6 AND id = $7",
@@ -501,7 +518,8 @@ impl Tx {
     pub async fn roles(&mut self, org: OrgId) -> Result<Vec<RoleRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, org_id, builtin, name, permissions, created_at FROM roles WHERE org_id = $1 \
-             ORDER BY CASE WHEN builtin IS NULL THEN 1 ELSE 0 END, created_at, name",
+             ORDER BY CASE WHEN builtin IS NULL THEN 1 ELSE 0 END, \
+             CASE WHEN builtin IS NULL THEN name ELSE '' END, created_at, id",
         )
         .bind(org.to_string())
         .fetch_all(self.conn())
@@ -842,8 +860,8 @@ impl Tx {
         .bind(action)
         .bind(from)
         .bind(until)
-        .bind(filter.limit)
-        .bind(filter.offset)
+        .bind(filter.limit.clamp(0, MAX_PAGE))
+        .bind(filter.offset.max(0))
         .fetch_all(self.conn())
         .await?;
         let events = rows
@@ -961,7 +979,8 @@ async fn person_roles_on(
     let rows = sqlx::query(
         "SELECT r.id, r.org_id, r.builtin, r.name, r.permissions, r.created_at FROM roles r \
          JOIN person_roles pr ON pr.role_id = r.id WHERE r.org_id = $1 AND pr.person_id = $2 \
-         ORDER BY CASE WHEN r.builtin IS NULL THEN 1 ELSE 0 END, r.created_at, r.name",
+         ORDER BY CASE WHEN r.builtin IS NULL THEN 1 ELSE 0 END, \
+         CASE WHEN r.builtin IS NULL THEN r.name ELSE '' END, r.created_at, r.id",
     )
     .bind(org.to_string())
     .bind(person.to_string())

@@ -1,1 +1,163 @@
-fn main() {}
+//! The `sealkeeper` binary: `serve`, `demo` (serve with a demo organisation) and
+//! `config default|show`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use seal_server::config::{Config, DEFAULT_TOML, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "sealkeeper",
+    version,
+    about = "Sealkeeper: seal control with approvals, devices and verifiable stamps"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Run the server with a demo organisation (created on first start) and print the logins.
+    Demo(ServeArgs),
+    /// Print the default configuration or the effective one.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML configuration file (see `sealkeeper config default`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address and port to listen on, e.g. 127.0.0.1:8080 (overrides the configuration).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Data folder for the embedded database and blobs (overrides the configuration).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a commented default configuration file.
+    Default,
+    /// Print the effective configuration (file + environment), secrets redacted.
+    Show {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Default,
+        } => {
+            print!("{DEFAULT_TOML}");
+            ExitCode::SUCCESS
+        }
+        Command::Config {
+            command: ConfigCommand::Show { config },
+        } => match Config::load(config.as_deref()) {
+            Ok(config) => {
+                println!("{config:#?}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error),
+        },
+        Command::Serve(args) => run(args, false),
+        Command::Demo(args) => run(args, true),
+    }
+}
+
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("sealkeeper: {error}");
+    ExitCode::FAILURE
+}
+
+fn run(args: ServeArgs, demo: bool) -> ExitCode {
+    let mut config = match Config::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => return fail(&error),
+    };
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(data) = args.data {
+        config.server.data_dir = data;
+    }
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&error),
+    };
+    runtime.block_on(async move {
+        let server = match seal_server::start_default(&config).await {
+            Ok(server) => server,
+            Err(error) => return fail(&error),
+        };
+        let url = format!("http://{}", server.addr);
+        if demo {
+            match seal_app::demo::seed(&server.app).await {
+                Ok(seeded) => print_demo(&url, &seeded),
+                Err(error) => {
+                    server.stop().await;
+                    return fail(&format!("creating the demo organisation failed: {error}"));
+                }
+            }
+        }
+        tracing::info!(%url, backend = ?server.app.store().backend(), "Sealkeeper is listening");
+        println!("Sealkeeper is listening on {url}  (Ctrl-C to stop)");
+        seal_server::serve_until_signal(
+            server,
+            Duration::from_secs(config.server.shutdown_grace_seconds),
+        )
+        .await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_demo(url: &str, demo: &seal_app::demo::Demo) {
+    println!();
+    println!(
+        "Demo organisation ready. Sign in at {url} with organisation code \"{}\":",
+        demo.org_code
+    );
+    println!("  {:<12} {:<14} {:<24} name", "role", "login", "password");
+    for login in &demo.logins {
+        println!(
+            "  {:<12} {:<14} {:<24} {}",
+            login.role.key(),
+            login.login,
+            login.password,
+            login.name
+        );
+    }
+    println!("API: {url}/api/v1/openapi.json   health: {url}/healthz");
+    println!();
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

@@ -1,0 +1,118 @@
+//! The JSON API under `/api/v1`, health at `/healthz` and readiness at `/readyz`. Every
+//! route is registered through `utoipa_axum::routes!`, so the OpenAPI document served at
+//! `/api/v1/openapi.json` lists every route the server answers; the route-permission
+//! test walks that list.
+
+pub mod auth;
+pub mod directory;
+pub mod dto;
+pub mod health;
+pub mod org;
+pub mod tokens;
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sealkeeper API",
+        description = "Seal control: organisations, people, roles, seals, applications, devices and stamp proofs. \
+            Errors share one shape: `{\"error\": {\"code\", \"message\", \"messages\": {\"zh-CN\", \"en\"}, \"field\", \"details\"}}`. \
+            Authenticate with the `sk_session` cookie (then send `X-CSRF-Token` with writes) or `Authorization: Bearer skt_...`."
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Sign-in, sessions, second factor, own account"),
+        (name = "org", description = "Organisation registration and settings"),
+        (name = "directory", description = "Departments, people and roles"),
+        (name = "tokens", description = "API tokens for integrations"),
+        (name = "audit", description = "Audit events"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::extract::SESSION_COOKIE,
+            ))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route with its handler, and the OpenAPI document describing exactly them.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::openapi_json))
+        .routes(routes!(org::register))
+        .routes(routes!(org::get_org, org::update_org))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::mfa))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::start_totp, auth::remove_totp))
+        .routes(routes!(auth::confirm_totp))
+        .routes(routes!(
+            directory::list_departments,
+            directory::create_department
+        ))
+        .routes(routes!(
+            directory::update_department,
+            directory::delete_department
+        ))
+        .routes(routes!(directory::list_people, directory::create_person))
+        .routes(routes!(directory::get_person, directory::update_person))
+        .routes(routes!(directory::set_roles))
+        .routes(routes!(directory::disable_person))
+        .routes(routes!(directory::enable_person))
+        .routes(routes!(directory::reset_password))
+        .routes(routes!(directory::list_roles, directory::create_role))
+        .routes(routes!(directory::update_role, directory::delete_role))
+        .routes(routes!(directory::list_permissions))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(tokens::list_audit_events))
+        .split_for_parts()
+}
+
+/// Parses an id from a path or body; a malformed one is simply not found.
+pub(crate) fn parse_path_id<T, E>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<T, ApiError> {
+    parse(text).map_err(|_| ApiError::bad_id())
+}
+
+/// Parses an id given in a request body; a malformed one is a field error.
+pub(crate) fn parse_body_id<T, E>(
+    field: &'static str,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<T, ApiError> {
+    parse(text).map_err(|_| {
+        ApiError::from(seal_app::AppError::invalid(
+            field,
+            seal_app::error::Invalid::Id,
+        ))
+    })
+}

@@ -1,0 +1,369 @@
+//! Configuration: defaults, then a TOML file, then `SEALKEEPER__SECTION__KEY` environment
+//! variables, then command-line overrides. Secrets are wrapped in [`Secret`] so they
+//! never show in logs or `Debug` output.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that must not appear in logs: `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("[redacted]")
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub blobs: BlobsConfig,
+    pub security: SecurityConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Folder for the embedded database and local blobs.
+    pub data_dir: PathBuf,
+    /// Mark cookies `Secure`. Turn on whenever users reach the server over HTTPS
+    /// (directly or through a proxy).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+    /// Largest request body accepted, in KiB.
+    pub max_body_kib: usize,
+    /// Seconds to let in-flight requests finish after SIGTERM.
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`. Empty: SQLite file
+    /// `sealkeeper.db` in the data folder.
+    pub url: Secret,
+    pub max_connections: u32,
+    pub connect_timeout_seconds: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobsConfig {
+    /// `local` (a folder) or `s3` (any S3-compatible service).
+    pub kind: BlobKind,
+    /// For `local`: the folder. Empty: `blobs` in the data folder.
+    pub path: PathBuf,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    /// Custom endpoint for S3-compatible services (MinIO, Aliyun OSS, Tencent COS …).
+    pub s3_endpoint: String,
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: Secret,
+    pub s3_allow_http: bool,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobKind {
+    Local,
+    S3,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub login_attempts_per_account_per_minute: u32,
+    pub login_attempts_per_address_per_minute: u32,
+    pub auth_cache_seconds: i64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub totp_issuer: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `seal_server=debug,info`.
+    pub level: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            secure_cookies: false,
+            trust_forwarded_for: false,
+            max_body_kib: 256,
+            shutdown_grace_seconds: 20,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::default(),
+            max_connections: 8,
+            connect_timeout_seconds: 5,
+        }
+    }
+}
+
+impl Default for BlobsConfig {
+    fn default() -> Self {
+        Self {
+            kind: BlobKind::Local,
+            path: PathBuf::new(),
+            s3_bucket: String::new(),
+            s3_region: "us-east-1".to_owned(),
+            s3_endpoint: String::new(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: Secret::default(),
+            s3_allow_http: false,
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        let app = seal_app::AppSettings::default();
+        Self {
+            session_idle_minutes: app.session_idle_seconds / 60,
+            session_absolute_hours: app.session_absolute_seconds / 3600,
+            login_attempts_per_account_per_minute: app.login_attempts_per_account_per_minute,
+            login_attempts_per_address_per_minute: app.login_attempts_per_address_per_minute,
+            auth_cache_seconds: app.auth_cache_seconds,
+            argon2_memory_kib: app.argon2_memory_kib,
+            argon2_iterations: app.argon2_iterations,
+            totp_issuer: app.totp_issuer,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// The configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} not found")]
+    Missing(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then `file` (when given; it must exist), then `SEALKEEPER__…` variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Missing(file.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("SEALKEEPER__").split("__").lowercase(true));
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.server.data_dir.join("sealkeeper.db").display()
+            )
+        } else {
+            self.database.url.expose().to_owned()
+        }
+    }
+
+    pub fn blob_config(&self) -> seal_store::blobs::BlobConfig {
+        match self.blobs.kind {
+            BlobKind::Local => seal_store::blobs::BlobConfig::Local {
+                root: if self.blobs.path.as_os_str().is_empty() {
+                    self.server.data_dir.join("blobs")
+                } else {
+                    self.blobs.path.clone()
+                },
+            },
+            BlobKind::S3 => seal_store::blobs::BlobConfig::S3 {
+                bucket: self.blobs.s3_bucket.clone(),
+                region: self.blobs.s3_region.clone(),
+                endpoint: Some(self.blobs.s3_endpoint.clone()).filter(|e| !e.is_empty()),
+                access_key_id: self.blobs.s3_access_key_id.clone(),
+                secret_access_key: self.blobs.s3_secret_access_key.expose().to_owned(),
+                allow_http: self.blobs.s3_allow_http,
+            },
+        }
+    }
+
+    pub fn app_settings(&self) -> seal_app::AppSettings {
+        let s = &self.security;
+        seal_app::AppSettings {
+            session_idle_seconds: s.session_idle_minutes.saturating_mul(60),
+            session_absolute_seconds: s.session_absolute_hours.saturating_mul(3600),
+            mfa_pending_seconds: 5 * 60,
+            login_attempts_per_account_per_minute: s.login_attempts_per_account_per_minute,
+            login_attempts_per_address_per_minute: s.login_attempts_per_address_per_minute,
+            auth_cache_seconds: s.auth_cache_seconds,
+            argon2_memory_kib: s.argon2_memory_kib,
+            argon2_iterations: s.argon2_iterations,
+            totp_issuer: s.totp_issuer.clone(),
+        }
+    }
+}
+
+/// The default configuration as a commented TOML file (`sealkeeper config default`).
+pub const DEFAULT_TOML: &str = r#"# Sealkeeper configuration. Every key may also be set in the environment as
+# SEALKEEPER__SECTION__KEY, e.g. SEALKEEPER__DATABASE__URL=postgres://... ; the
+# environment wins over this file, and --listen/--data on the command line win over both.
+
+[server]
+# Address and port to listen on.
+listen = "127.0.0.1:8080"
+# Folder for the embedded SQLite database and local blobs (created when missing).
+data_dir = "data"
+# Mark the session cookie Secure. Turn on whenever users reach Sealkeeper over HTTPS.
+secure_cookies = false
+# Take the client address from X-Forwarded-For. Only behind a reverse proxy you run.
+trust_forwarded_for = false
+# Largest request body accepted, in KiB.
+max_body_kib = 256
+# Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
+shutdown_grace_seconds = 20
+
+[database]
+# Empty: SQLite file data_dir/sealkeeper.db (WAL, synchronous=FULL).
+# PostgreSQL: "postgres://USER:PASSWORD@HOST:5432/DATABASE" (the database must exist).
+url = ""
+max_connections = 8
+connect_timeout_seconds = 5
+
+[blobs]
+# "local" keeps blobs in a folder; "s3" in any S3-compatible bucket.
+kind = "local"
+# For local: the folder. Empty: data_dir/blobs.
+path = ""
+s3_bucket = ""
+s3_region = "us-east-1"
+# For MinIO, Aliyun OSS, Tencent COS and other S3-compatible services.
+s3_endpoint = ""
+s3_access_key_id = ""
+s3_secret_access_key = ""
+s3_allow_http = false
+
+[security]
+# A session ends after this long without a request ...
+session_idle_minutes = 30
+# ... and this long after sign-in in any case.
+session_absolute_hours = 12
+login_attempts_per_account_per_minute = 5
+login_attempts_per_address_per_minute = 30
+# Seconds a signed-in principal is reused from memory. Changes made through this
+# server apply at once; this bounds staleness for changes made by another server
+# process sharing the same PostgreSQL database.
+auth_cache_seconds = 5
+# Argon2id costs (OWASP minimum: 19456 KiB, 2 iterations).
+argon2_memory_kib = 19456
+argon2_iterations = 2
+# Name shown in authenticator apps.
+totp_issuer = "Sealkeeper"
+
+[log]
+# "text" for people, "json" for log collectors.
+format = "text"
+# A tracing filter: "info", "debug", "seal_server=debug,info" ...
+level = "info"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_matches_defaults() {
+        let parsed: Config = toml::from_str(DEFAULT_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let mut config = Config::default();
+        config.database.url = Secret::new("postgres://u:hunter2@db/x");
+        config.blobs.s3_secret_access_key = Secret::new("AKIAsecret");
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("AKIAsecret"),
+            "{debug}"
+        );
+        assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("sk-config-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("bad.toml");
+        let _ = std::fs::write(&file, "[server]\nlisen = \"0.0.0.0:1\"\n");
+        let error = Config::load(Some(&file))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("lisen"), "{error}");
+        assert!(matches!(
+            Config::load(Some(&dir.join("none.toml"))),
+            Err(ConfigError::Missing(_))
+        ));
+    }
+}

@@ -1,0 +1,202 @@
+//! The reader's language and the message catalog for API errors, in Simplified Chinese
+//! (the default) and English. Every error code has both texts; a test checks that.
+
+use axum::http::HeaderMap;
+use axum::http::header::ACCEPT_LANGUAGE;
+
+/// The two languages of the product, Chinese first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// English when the first language the client accepts is English, else Chinese.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        let first = headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if first.starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The language of the request being answered, set by [`scope`] around each request.
+    static LANG: Lang;
+}
+
+/// Runs `future` (the rest of the request) with `lang` as the current language.
+pub async fn scope<F: std::future::Future>(lang: Lang, future: F) -> F::Output {
+    LANG.scope(lang, future).await
+}
+
+/// The current request's language; Chinese outside a request.
+pub fn current() -> Lang {
+    LANG.try_with(|lang| *lang).unwrap_or(Lang::Zh)
+}
+
+/// A text in both languages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Text {
+        Text {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        lang.pick(&self.zh, &self.en)
+    }
+}
+
+/// zxcvbn's feedback keys (see `seal_app::password`) in both languages.
+pub fn password_feedback(key: &str) -> Text {
+    let (zh, en) = match key {
+        "warning.StraightRowsOfKeysAreEasyToGuess" => (
+            "键盘上连成一排的按键很容易被猜到。",
+            "Straight rows of keys are easy to guess.",
+        ),
+        "warning.ShortKeyboardPatternsAreEasyToGuess" => (
+            "短的键盘图案很容易被猜到。",
+            "Short keyboard patterns are easy to guess.",
+        ),
+        "warning.RepeatsLikeAaaAreEasyToGuess" => (
+            "像 “aaa” 这样的重复很容易被猜到。",
+            "Repeats like \"aaa\" are easy to guess.",
+        ),
+        "warning.RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess" => (
+            "像 “abcabcabc” 这样的重复只比 “abc” 稍难猜一点。",
+            "Repeats like \"abcabcabc\" are only slightly harder to guess than \"abc\".",
+        ),
+        "warning.ThisIsATop10Password" => (
+            "这是最常用的前 10 个密码之一。",
+            "This is a top-10 common password.",
+        ),
+        "warning.ThisIsATop100Password" => (
+            "这是最常用的前 100 个密码之一。",
+            "This is a top-100 common password.",
+        ),
+        "warning.ThisIsACommonPassword" => (
+            "这是一个非常常见的密码。",
+            "This is a very common password.",
+        ),
+        "warning.ThisIsSimilarToACommonlyUsedPassword" => (
+            "这与一个常用密码相似。",
+            "This is similar to a commonly used password.",
+        ),
+        "warning.SequencesLikeAbcAreEasyToGuess" => (
+            "像 abc 或 6543 这样的序列很容易被猜到。",
+            "Sequences like abc or 6543 are easy to guess.",
+        ),
+        "warning.RecentYearsAreEasyToGuess" => (
+            "最近的年份很容易被猜到。",
+            "Recent years are easy to guess.",
+        ),
+        "warning.AWordByItselfIsEasyToGuess" => (
+            "单独一个词很容易被猜到。",
+            "A word by itself is easy to guess.",
+        ),
+        "warning.DatesAreOftenEasyToGuess" => {
+            ("日期通常很容易被猜到。", "Dates are often easy to guess.")
+        }
+        "warning.NamesAndSurnamesByThemselvesAreEasyToGuess" => (
+            "单独的名字或姓氏很容易被猜到。",
+            "Names and surnames by themselves are easy to guess.",
+        ),
+        "warning.CommonNamesAndSurnamesAreEasyToGuess" => (
+            "常见的名字和姓氏很容易被猜到。",
+            "Common names and surnames are easy to guess.",
+        ),
+        "suggestion.UseAFewWordsAvoidCommonPhrases" => (
+            "使用几个词组合，避免常见短语。",
+            "Use a few words, avoid common phrases.",
+        ),
+        "suggestion.NoNeedForSymbolsDigitsOrUppercaseLetters" => (
+            "不必非要符号、数字或大写字母。",
+            "No need for symbols, digits, or uppercase letters.",
+        ),
+        "suggestion.AddAnotherWordOrTwo" => (
+            "再加一两个词，不常见的词更好。",
+            "Add another word or two. Uncommon words are better.",
+        ),
+        "suggestion.CapitalizationDoesntHelpVeryMuch" => (
+            "大写字母帮助不大。",
+            "Capitalization doesn't help very much.",
+        ),
+        "suggestion.AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase" => (
+            "全部大写几乎和全部小写一样容易猜到。",
+            "All-uppercase is almost as easy to guess as all-lowercase.",
+        ),
+        "suggestion.ReversedWordsArentMuchHarderToGuess" => (
+            "倒写的词并不难猜多少。",
+            "Reversed words aren't much harder to guess.",
+        ),
+        "suggestion.PredictableSubstitutionsDontHelpVeryMuch" => (
+            "用 “@” 代替 “a” 这类可预见的替换帮助不大。",
+            "Predictable substitutions like '@' instead of 'a' don't help very much.",
+        ),
+        "suggestion.UseALongerKeyboardPatternWithMoreTurns" => (
+            "使用更长、转折更多的键盘图案。",
+            "Use a longer keyboard pattern with more turns.",
+        ),
+        "suggestion.AvoidRepeatedWordsAndCharacters" => (
+            "避免重复的词和字符。",
+            "Avoid repeated words and characters.",
+        ),
+        "suggestion.AvoidSequences" => ("避免序列。", "Avoid sequences."),
+        "suggestion.AvoidRecentYears" => ("避免最近的年份。", "Avoid recent years."),
+        "suggestion.AvoidYearsThatAreAssociatedWithYou" => (
+            "避免与您相关的年份。",
+            "Avoid years that are associated with you.",
+        ),
+        "suggestion.AvoidDatesAndYearsThatAreAssociatedWithYou" => (
+            "避免与您相关的日期和年份。",
+            "Avoid dates and years that are associated with you.",
+        ),
+        _ => (
+            "请换一个更难猜的密码。",
+            "Choose a password that is harder to guess.",
+        ),
+    };
+    Text::new(zh, en)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn language_from_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(Lang::from_headers(&headers), Lang::Zh);
+        headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("en-GB,en;q=0.9"));
+        assert_eq!(Lang::from_headers(&headers), Lang::En);
+        headers.insert(
+            ACCEPT_LANGUAGE,
+            HeaderValue::from_static("zh-CN,zh;q=0.9,en;q=0.8"),
+        );
+        assert_eq!(Lang::from_headers(&headers), Lang::Zh);
+    }
+}

@@ -1,0 +1,83 @@
+//! The store contract: one set of stories about what `seal_store::Store` promises, run
+//! on SQLite always and on PostgreSQL when `SEALKEEPER_TEST_PG_URL` names a server on
+//! which the tests may create and drop scratch databases; plus the blob store.
+//!
+//! Each story is written once, in `contract/stories/`, and [`contract_stories!`] turns
+//! it into `sqlite::<story>` and `postgres::<story>` tests, each on a fresh database:
+//! `cargo test -p seal-store sqlite::` or `… postgres::` runs one backend.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod contract {
+    pub mod blobs;
+    pub mod connect;
+    pub mod fixtures;
+    pub mod harness;
+    pub mod stories {
+        pub mod access;
+        pub mod audit;
+        pub mod directory;
+        pub mod roles;
+        pub mod tenancy;
+        pub mod transactions;
+    }
+}
+
+/// For each `module::story` (an `async fn(Store)` in `contract::stories`), a test per
+/// backend. Attributes before an entry (such as `#[ignore = "…"]`) go on both tests.
+macro_rules! contract_stories {
+    ($($(#[$attribute:meta])* $module:ident :: $story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                $(#[$attribute])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    crate::contract::harness::on_sqlite(
+                        crate::contract::stories::$module::$story,
+                    )
+                    .await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                $(#[$attribute])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    crate::contract::harness::on_postgres(
+                        crate::contract::stories::$module::$story,
+                    )
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+contract_stories! {
+    directory::organisations,
+    directory::duplicate_org_code_is_a_conflict,
+    directory::departments,
+    directory::people_records,
+    directory::duplicate_logins_are_conflicts,
+    directory::people_filters_and_pages,
+    directory::people_query_keeps_wildcard_characters,
+    directory::people_query_ignores_ascii_case,
+    directory::logins_and_credentials,
+    directory::totp_steps_only_move_forward,
+    roles::roles_round_trip_and_order,
+    roles::custom_roles_are_listed_by_name,
+    roles::role_holders,
+    roles::roles_of_another_organisation_are_never_attached,
+    access::sessions,
+    access::api_tokens,
+    access::recovery_codes,
+    audit::audit_append_filter_and_page,
+    audit::audit_is_append_only,
+    tenancy::reads_are_scoped_by_organisation,
+    tenancy::writes_are_scoped_by_organisation,
+    transactions::dropped_transaction_leaves_nothing,
+    transactions::concurrent_writers_queue,
+    transactions::many_concurrent_writers_all_succeed,
+    transactions::ping,
+}
