@@ -225,9 +225,11 @@ impl App {
         let hash = secrets::digest(pending_token);
         let mut tx = self.store().write().await?;
         let session = tx.session(&hash).await?.ok_or(AppError::Unauthenticated)?;
-        if !session.mfa_pending
-            || now.seconds_since(session.created_at) > self.settings().mfa_pending_seconds
-        {
+        if !session.mfa_pending {
+            // A full session has nothing to complete; leave it alone.
+            return Err(AppError::Unauthenticated);
+        }
+        if now.seconds_since(session.created_at) > self.settings().mfa_pending_seconds {
             tx.delete_session(&hash).await?;
             tx.commit().await?;
             return Err(AppError::Unauthenticated);

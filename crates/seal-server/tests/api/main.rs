@@ -1,0 +1,7 @@
+//! Integration tests of the whole HTTP service, spawned on port 0 with a fresh database
+//! per test: flows, bad input, tenancy, and the route × role permission matrix.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod flows;
+mod matrix;

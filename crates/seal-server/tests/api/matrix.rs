@@ -1,0 +1,556 @@
+//! The route × role permission matrix. Every route the server answers (read from its own
+//! OpenAPI document, which is built from the router) must have an expectation here; each
+//! is called by every built-in role, by another organisation's admin, and signed out, and
+//! any unexpected allow or deny fails the test. A route without an expectation, or an
+//! expectation for a route that no longer exists, fails it too.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Client, PASSWORD, TestServer, add_person, role_id};
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug)]
+enum Allowed {
+    /// Anyone, signed in or not.
+    Public,
+    /// Only a session waiting for its second factor; everyone else is unauthenticated.
+    PendingSecondFactor,
+    /// Signed-in people holding one of these built-in roles.
+    Roles(&'static [&'static str]),
+}
+
+const ALL: &[&str] = &[
+    "org_admin",
+    "seal_keeper",
+    "approver",
+    "auditor",
+    "employee",
+    "it",
+];
+const ADMIN: &[&str] = &["org_admin"];
+/// Holders of `people.read`.
+const DIRECTORY_READERS: &[&str] = &["org_admin", "seal_keeper", "approver", "auditor", "it"];
+/// Holders of `tokens.manage`.
+const TOKEN_MANAGERS: &[&str] = &["org_admin", "it"];
+/// Holders of `audit.read`.
+const AUDITORS: &[&str] = &["org_admin", "auditor"];
+
+/// What a path parameter `{id}` stands for; a fresh one is made in organisation A for
+/// every call, so destructive calls never disturb the next.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    None,
+    Department,
+    Person,
+    CustomRole,
+    Token,
+}
+
+struct Expectation {
+    method: Method,
+    path: &'static str,
+    allowed: Allowed,
+    target: Target,
+    /// A valid body (authorization must be what decides, not validation); `{n}` is replaced
+    /// by a number unique to the call.
+    body: Option<&'static str>,
+}
+
+fn expectations() -> Vec<Expectation> {
+    use Allowed::*;
+    let e = |method: Method,
+             path: &'static str,
+             allowed: Allowed,
+             target: Target,
+             body: Option<&'static str>| Expectation {
+        method,
+        path,
+        allowed,
+        target,
+        body,
+    };
+    vec![
+        e(Method::GET, "/healthz", Public, Target::None, None),
+        e(Method::GET, "/readyz", Public, Target::None, None),
+        e(
+            Method::GET,
+            "/api/v1/openapi.json",
+            Public,
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/organisations",
+            Public,
+            Target::None,
+            Some(
+                r#"{"org_name":"新组织{n}","org_code":"neworg{n}","admin_name":"管理员","admin_phone":"13900000001","admin_password":"Correct-Horse-印章-Battery"}"#,
+            ),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/auth/login",
+            Public,
+            Target::None,
+            Some(r#"{"org_code":"alpha","login":"13800000001","password":"wrong password {n}"}"#),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/auth/mfa",
+            PendingSecondFactor,
+            Target::None,
+            Some(r#"{"code":"123456"}"#),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Roles(ALL),
+            Target::None,
+            None,
+        ),
+        e(Method::GET, "/api/v1/me", Roles(ALL), Target::None, None),
+        // A wrong current password: the caller gets as far as validation without changing it.
+        e(
+            Method::POST,
+            "/api/v1/me/password",
+            Roles(ALL),
+            Target::None,
+            Some(
+                r#"{"current_password":"not it {n}","new_password":"Another-Strong-印章-Phrase"}"#,
+            ),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/me/totp",
+            Roles(ALL),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/me/totp/confirm",
+            Roles(ALL),
+            Target::None,
+            Some(r#"{"code":"000000"}"#),
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/me/totp",
+            Roles(ALL),
+            Target::None,
+            Some(r#"{"password":"Correct-Horse-印章-Battery"}"#),
+        ),
+        e(Method::GET, "/api/v1/org", Roles(ALL), Target::None, None),
+        e(
+            Method::PATCH,
+            "/api/v1/org",
+            Roles(ADMIN),
+            Target::None,
+            Some(r#"{"name":"改名 {n}"}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/departments",
+            Roles(DIRECTORY_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/departments",
+            Roles(ADMIN),
+            Target::None,
+            Some(r#"{"name":"部门 {n}"}"#),
+        ),
+        e(
+            Method::PATCH,
+            "/api/v1/departments/{id}",
+            Roles(ADMIN),
+            Target::Department,
+            Some(r#"{"name":"改名部门 {n}"}"#),
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/departments/{id}",
+            Roles(ADMIN),
+            Target::Department,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/people",
+            Roles(DIRECTORY_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/people",
+            Roles(ADMIN),
+            Target::None,
+            Some(r#"{"name":"新人 {n}","email":"new{n}@example.com"}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/people/{id}",
+            Roles(DIRECTORY_READERS),
+            Target::Person,
+            None,
+        ),
+        e(
+            Method::PATCH,
+            "/api/v1/people/{id}",
+            Roles(ADMIN),
+            Target::Person,
+            Some(r#"{"name":"改名 {n}"}"#),
+        ),
+        e(
+            Method::PUT,
+            "/api/v1/people/{id}/roles",
+            Roles(ADMIN),
+            Target::Person,
+            Some(r#"{"role_ids":[]}"#),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/people/{id}/disable",
+            Roles(ADMIN),
+            Target::Person,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/people/{id}/enable",
+            Roles(ADMIN),
+            Target::Person,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/people/{id}/password-reset",
+            Roles(ADMIN),
+            Target::Person,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/roles",
+            Roles(DIRECTORY_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/roles",
+            Roles(ADMIN),
+            Target::None,
+            Some(r#"{"name":"角色 {n}","permissions":["people.read"]}"#),
+        ),
+        e(
+            Method::PATCH,
+            "/api/v1/roles/{id}",
+            Roles(ADMIN),
+            Target::CustomRole,
+            Some(r#"{"name":"改名角色 {n}"}"#),
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/roles/{id}",
+            Roles(ADMIN),
+            Target::CustomRole,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/permissions",
+            Roles(ALL),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/tokens",
+            Roles(TOKEN_MANAGERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/tokens",
+            Roles(TOKEN_MANAGERS),
+            Target::None,
+            Some(r#"{"name":"集成 {n}","scopes":["people.read"]}"#),
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            Roles(TOKEN_MANAGERS),
+            Target::Token,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/audit-events",
+            Roles(AUDITORS),
+            Target::None,
+            None,
+        ),
+    ]
+}
+
+/// Error codes that mean "you may not" (as opposed to "you may, but this input is wrong").
+fn is_denial(code: &str) -> bool {
+    matches!(
+        code,
+        "unauthenticated" | "mfa_required" | "forbidden" | "session_required" | "csrf"
+    )
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Actor {
+    Role(&'static str),
+    OtherOrgAdmin,
+    SignedOut,
+}
+
+struct World {
+    server: TestServer,
+    admin_a: Client,
+    counter: AtomicU32,
+}
+
+impl World {
+    fn next(&self) -> u32 {
+        self.counter.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// A fresh signed-in client for the actor (a new session per call, so that calls
+    /// which end sessions do not disturb the next).
+    async fn client_for(&self, actor: Actor) -> Client {
+        let mut client = self.server.client();
+        let (org, phone) = match actor {
+            Actor::SignedOut => return client,
+            Actor::OtherOrgAdmin => ("beta", "13800000001"),
+            Actor::Role(role) => ("alpha", phone_of(role)),
+        };
+        let answer = client.login(org, phone, PASSWORD).await;
+        assert_eq!(answer.status, 200, "{actor:?} signs in: {:?}", answer.body);
+        client
+    }
+
+    /// A fresh target in organisation A; returns its id.
+    async fn make_target(&self, target: Target) -> Option<String> {
+        let n = self.next();
+        let answer = match target {
+            Target::None => return None,
+            Target::Department => {
+                self.admin_a
+                    .post(
+                        "/api/v1/departments",
+                        json!({"name": format!("目标部门 {n}")}),
+                    )
+                    .await
+            }
+            Target::Person => self
+                .admin_a
+                .post(
+                    "/api/v1/people",
+                    json!({"name": format!("目标 {n}"), "email": format!("target{n}@example.com")}),
+                )
+                .await,
+            Target::CustomRole => {
+                self.admin_a
+                    .post(
+                        "/api/v1/roles",
+                        json!({"name": format!("目标角色 {n}"), "permissions": ["seals.read"]}),
+                    )
+                    .await
+            }
+            Target::Token => {
+                self.admin_a
+                    .post(
+                        "/api/v1/tokens",
+                        json!({"name": format!("目标令牌 {n}"), "scopes": ["people.read"]}),
+                    )
+                    .await
+            }
+        };
+        assert_eq!(answer.status, 201, "making {target:?}: {:?}", answer.body);
+        let id = match target {
+            Target::Person => &answer.body["person"]["id"],
+            Target::Token => &answer.body["token"]["id"],
+            _ => &answer.body["id"],
+        };
+        Some(id.as_str().expect("id").to_owned())
+    }
+}
+
+fn phone_of(role: &str) -> &'static str {
+    match role {
+        "org_admin" => "13800000001",
+        "seal_keeper" => "13800000002",
+        "approver" => "13800000003",
+        "auditor" => "13800000004",
+        "employee" => "13800000005",
+        _ => "13800000006",
+    }
+}
+
+async fn world() -> World {
+    let server = TestServer::spawn().await;
+    let admin_a = server.register("alpha").await;
+    for (role, name) in [
+        ("seal_keeper", "李管章"),
+        ("approver", "张审批"),
+        ("auditor", "赵审计"),
+        ("employee", "陈员工"),
+        ("it", "刘信息"),
+    ] {
+        add_person(&admin_a, name, phone_of(role), role).await;
+    }
+    // The other organisation's admin signs in with the same phone, in their own organisation.
+    let _admin_b = server.register("beta").await;
+    World {
+        server,
+        admin_a,
+        counter: AtomicU32::new(0),
+    }
+}
+
+#[tokio::test]
+async fn every_route_has_an_expectation() {
+    let world = world().await;
+    let document = world.admin_a.get("/api/v1/openapi.json").await.body;
+    let mut served = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("operations").keys() {
+            served.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let expected: BTreeSet<String> = expectations()
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    let missing: Vec<_> = served.difference(&expected).collect();
+    let stale: Vec<_> = expected.difference(&served).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an expectation in matrix.rs: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "expectations for routes the server does not have: {stale:?}"
+    );
+    world.server.stop().await;
+}
+
+#[tokio::test]
+async fn every_route_allows_exactly_whom_it_should() {
+    let world = world().await;
+    let actors: Vec<Actor> = ALL
+        .iter()
+        .map(|role| Actor::Role(role))
+        .chain([Actor::OtherOrgAdmin, Actor::SignedOut])
+        .collect();
+    let mut failures = Vec::new();
+    let mut calls = 0;
+    for expectation in expectations() {
+        for &actor in &actors {
+            let target = world.make_target(expectation.target).await;
+            let path = match &target {
+                Some(id) => expectation.path.replace("{id}", id),
+                None => expectation.path.to_owned(),
+            };
+            let n = world.next().to_string();
+            let body: Option<Value> = expectation.body.map(|text| {
+                serde_json::from_str(&text.replace("{n}", &n)).expect("sample body is JSON")
+            });
+            let client = world.client_for(actor).await;
+            let answer = client
+                .request(expectation.method.clone(), &path, body)
+                .await;
+            calls += 1;
+            let code = answer.code().to_owned();
+            let denied = is_denial(&code) || (target.is_some() && code.starts_with("not_found"));
+            let outcome = format!(
+                "{} {} as {actor:?}: {} {code}",
+                expectation.method, expectation.path, answer.status
+            );
+            match (expectation.allowed, actor) {
+                (Allowed::Public, _) => {
+                    if denied {
+                        failures.push(format!("unexpected deny: {outcome}"));
+                    }
+                }
+                (Allowed::PendingSecondFactor, _) => {
+                    if code != "unauthenticated" {
+                        failures.push(format!("expected unauthenticated: {outcome}"));
+                    }
+                }
+                (Allowed::Roles(_), Actor::SignedOut) => {
+                    if code != "unauthenticated" || answer.status != 401 {
+                        failures.push(format!("expected 401 unauthenticated: {outcome}"));
+                    }
+                }
+                (Allowed::Roles(roles), Actor::OtherOrgAdmin) => {
+                    // Another organisation's admin: routes on a resource of organisation A
+                    // must not find it; routes on "my organisation" act on their own.
+                    let should_allow = target.is_none() && roles.contains(&"org_admin");
+                    if target.is_some() && !(code.starts_with("not_found") || is_denial(&code)) {
+                        failures.push(format!(
+                            "reached another organisation's resource: {outcome}"
+                        ));
+                    } else if target.is_none() && should_allow == denied {
+                        failures.push(format!(
+                            "unexpected {}: {outcome}",
+                            if denied { "deny" } else { "allow" }
+                        ));
+                    }
+                }
+                (Allowed::Roles(roles), Actor::Role(role)) => {
+                    let should_allow = roles.contains(&role);
+                    if should_allow && denied {
+                        failures.push(format!("unexpected deny: {outcome}"));
+                    }
+                    if !should_allow && !(answer.status == 403 && code == "forbidden") {
+                        failures.push(format!(
+                            "unexpected allow (expected 403 forbidden): {outcome}"
+                        ));
+                    }
+                }
+            }
+            if answer.status.is_server_error() {
+                failures.push(format!("server error: {outcome} {:?}", answer.body));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls went wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    world.server.stop().await;
+}
+
+#[tokio::test]
+async fn role_ids_of_another_organisation_are_unknown() {
+    let world = world().await;
+    let mut admin_b = world.server.client();
+    admin_b.login("beta", "13800000001", PASSWORD).await;
+    let alpha_auditor = role_id(&world.admin_a, "auditor").await;
+    let person = admin_b
+        .post(
+            "/api/v1/people",
+            json!({"name": "外人", "phone": "13700000000", "role_ids": [alpha_auditor]}),
+        )
+        .await;
+    assert_eq!(person.status, 422, "{:?}", person.body);
+    assert_eq!(person.code(), "invalid.role.unknown");
+    world.server.stop().await;
+}
