@@ -12,14 +12,13 @@ use seal_core::ids::{OrgId, PersonId};
 use seal_core::org::OrgCode;
 use seal_core::permission::PermissionSet;
 use seal_core::person::{Login, PersonStatus};
-use seal_core::role::RoleKind;
 use seal_core::time::Timestamp;
 use seal_store::{SessionRecord, Tx};
 
 use crate::audit::record;
 use crate::error::Invalid;
 use crate::password::check_strength;
-use crate::policy::{self, Credential, HeldRole, Principal};
+use crate::policy::{self, Credential, Principal};
 use crate::totp::{self, Enrolment};
 use crate::{App, AppError, RequestContext, secrets};
 
@@ -490,26 +489,11 @@ impl App {
             None => held,
         };
         Ok(Some(Principal {
-            org_id,
-            org_code: org.code.to_string(),
-            org_name: org.name.as_str().to_owned(),
-            person_id,
-            name: person.name.as_str().to_owned(),
-            roles: roles
-                .iter()
-                .map(|role| HeldRole {
-                    id: role.id,
-                    name: role.name.as_str().to_owned(),
-                    builtin: match role.kind {
-                        RoleKind::Builtin(builtin) => Some(builtin),
-                        RoleKind::Custom(_) => None,
-                    },
-                })
-                .collect(),
+            person,
+            org,
+            roles,
             permissions,
             credential,
-            must_change_password: person.must_change_password,
-            totp_enabled: person.totp_enabled,
         }))
     }
 
@@ -543,7 +527,7 @@ impl App {
             .person(permit.org(), permit.person())
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        let personal = personal_words(&person, &principal.org_code);
+        let personal = personal_words(&person, principal.org.code.as_str());
         let personal: Vec<&str> = personal.iter().map(String::as_str).collect();
         check_strength(new, &personal)
             .map_err(|p| AppError::invalid("new_password", Invalid::Password(p)))?;
@@ -618,7 +602,7 @@ impl App {
         totp::enrolment(
             &secret,
             &self.settings().totp_issuer,
-            &format!("{login} ({})", principal.org_code),
+            &format!("{login} ({})", principal.org.code.as_str()),
         )
     }
 

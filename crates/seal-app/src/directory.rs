@@ -310,13 +310,13 @@ impl App {
         Ok(view)
     }
 
-    /// The caller's own record and roles.
-    pub async fn me(&self, principal: &Principal) -> Result<PersonView, AppError> {
-        let permit = policy::own_account_read(principal);
-        let mut tx = self.store().read().await?;
-        let view = person_view(&mut tx, &permit, permit.person()).await?;
-        tx.commit().await?;
-        Ok(view)
+    /// The caller's own record and roles, as authentication read them (no further reads:
+    /// this answers on every page load).
+    pub fn me(&self, principal: &Principal) -> PersonView {
+        PersonView {
+            person: principal.person.clone(),
+            roles: principal.roles.clone(),
+        }
     }
 
     /// Creates (invites) a person with roles.
@@ -332,7 +332,7 @@ impl App {
         let (phone, email) = parse_logins(input.phone.as_deref(), input.email.as_deref())?;
         let (password, temporary_password) = match &input.password {
             Some(password) => {
-                let mut personal = vec![name.as_str(), principal.org_code.as_str()];
+                let mut personal = vec![name.as_str(), principal.org.code.as_str()];
                 personal.extend(phone.as_ref().map(|p| p.as_str()));
                 personal.extend(email.as_ref().map(|e| e.as_str()));
                 check_strength(password, &personal)

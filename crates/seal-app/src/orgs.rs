@@ -208,16 +208,9 @@ impl App {
         })
     }
 
-    /// The caller's organisation.
-    pub async fn org(&self, principal: &Principal) -> Result<OrgRecord, AppError> {
-        let permit = policy::own_account_read(principal);
-        let mut tx = self.store().read().await?;
-        let org = tx
-            .org(permit.org())
-            .await?
-            .ok_or(AppError::NotFound(crate::error::Entity::Organisation))?;
-        tx.commit().await?;
-        Ok(org)
+    /// The caller's organisation, as authentication read it.
+    pub fn org(&self, principal: &Principal) -> OrgRecord {
+        principal.org.clone()
     }
 
     /// Edits the organisation's name or credit code.

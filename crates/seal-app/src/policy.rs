@@ -4,9 +4,9 @@
 //! and pass it to the queries they run, which are scoped by the permit's organisation.
 
 use seal_core::audit::Actor;
-use seal_core::ids::{ApiTokenId, OrgId, PersonId, RoleId};
+use seal_core::ids::{ApiTokenId, OrgId, PersonId};
 use seal_core::permission::{Permission, PermissionSet};
-use seal_core::role::BuiltinRole;
+use seal_store::{OrgRecord, PersonRecord, RoleRecord};
 
 use crate::AppError;
 
@@ -22,35 +22,31 @@ pub enum Credential {
     ApiToken { id: ApiTokenId },
 }
 
-/// A role as the principal holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HeldRole {
-    pub id: RoleId,
-    pub name: String,
-    pub builtin: Option<BuiltinRole>,
-}
-
-/// An authenticated caller.
+/// An authenticated caller, with what authentication read about them (their record,
+/// organisation and roles), so that "who am I" needs no further reads.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    pub org_id: OrgId,
-    pub org_code: String,
-    pub org_name: String,
-    pub person_id: PersonId,
-    pub name: String,
-    pub roles: Vec<HeldRole>,
+    pub person: PersonRecord,
+    pub org: OrgRecord,
+    pub roles: Vec<RoleRecord>,
     /// What the caller may do: the union of their roles' permissions, narrowed to the
     /// token's scopes when authenticated by an API token.
     pub permissions: PermissionSet,
     pub credential: Credential,
-    pub must_change_password: bool,
-    pub totp_enabled: bool,
 }
 
 impl Principal {
+    pub fn org_id(&self) -> OrgId {
+        self.org.id
+    }
+
+    pub fn person_id(&self) -> PersonId {
+        self.person.id
+    }
+
     pub fn actor(&self) -> Actor {
         match self.credential {
-            Credential::Session { .. } => Actor::Person(self.person_id),
+            Credential::Session { .. } => Actor::Person(self.person.id),
             Credential::ApiToken { id } => Actor::Token(id),
         }
     }
@@ -93,8 +89,8 @@ pub fn authorize(principal: &Principal, permission: Permission) -> Result<Permit
         return Err(AppError::Forbidden);
     }
     Ok(Permit {
-        org: principal.org_id,
-        person: principal.person_id,
+        org: principal.org_id(),
+        person: principal.person_id(),
         actor: principal.actor(),
         permission: Some(permission),
     })
@@ -112,8 +108,8 @@ pub fn authorize_interactive(
 /// A permit to read one's own account; any authenticated principal gets it.
 pub fn own_account_read(principal: &Principal) -> Permit {
     Permit {
-        org: principal.org_id,
-        person: principal.person_id,
+        org: principal.org_id(),
+        person: principal.person_id(),
         actor: principal.actor(),
         permission: None,
     }
@@ -149,19 +145,36 @@ fn require_session(principal: &Principal) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use seal_core::role::BuiltinRole;
 
     fn principal(permissions: &[Permission], credential: Credential) -> Principal {
+        let at = seal_core::time::Timestamp::from_millis(0);
+        let org = OrgRecord {
+            id: OrgId::from_bytes([1; 16]),
+            code: seal_core::org::OrgCode::parse("acme").unwrap(),
+            name: seal_core::org::OrgName::parse("Acme").unwrap(),
+            uscc: None,
+            created_at: at,
+        };
+        let person = PersonRecord {
+            id: PersonId::from_bytes([2; 16]),
+            org_id: org.id,
+            name: seal_core::person::PersonName::parse("Li").unwrap(),
+            phone: None,
+            email: None,
+            department: None,
+            status: seal_core::person::PersonStatus::Active,
+            must_change_password: false,
+            totp_enabled: false,
+            created_at: at,
+            updated_at: at,
+        };
         Principal {
-            org_id: OrgId::from_bytes([1; 16]),
-            org_code: "acme".into(),
-            org_name: "Acme".into(),
-            person_id: PersonId::from_bytes([2; 16]),
-            name: "Li".into(),
+            person,
+            org,
             roles: vec![],
             permissions: PermissionSet::of(permissions),
             credential,
-            must_change_password: false,
-            totp_enabled: false,
         }
     }
 
@@ -175,7 +188,9 @@ mod tests {
     #[test]
     fn permits_follow_permissions() {
         let p = principal(&[Permission::PeopleRead], session());
-        assert!(authorize(&p, Permission::PeopleRead).is_ok_and(|permit| permit.org() == p.org_id));
+        assert!(
+            authorize(&p, Permission::PeopleRead).is_ok_and(|permit| permit.org() == p.org_id())
+        );
         assert!(matches!(
             authorize(&p, Permission::PeopleManage),
             Err(AppError::Forbidden)

@@ -93,8 +93,8 @@ pub async fn me(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> Result<Json<MeDto>, ApiError> {
-    let view = state.app.me(&principal).await?;
-    let org = state.app.org(&principal).await?;
+    let view = state.app.me(&principal);
+    let org = state.app.org(&principal);
     let (authenticated_by, csrf_token) = match &principal.credential {
         Credential::Session { csrf_token, .. } => ("session", Some(csrf_token.clone())),
         Credential::ApiToken { .. } => ("token", None),

@@ -50,8 +50,7 @@ pub async fn get_org(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> Result<Json<OrgDto>, ApiError> {
-    let org = state.app.org(&principal).await?;
-    Ok(Json(OrgDto::from(&org)))
+    Ok(Json(OrgDto::from(&state.app.org(&principal))))
 }
 
 /// Edits the organisation's name or unified social credit code (`org.manage`).
