@@ -7,7 +7,7 @@ use seal_core::permission::Permission;
 use seal_core::time::Timestamp;
 use seal_store::{AuditFilter, AuditRecord, Tx};
 
-use crate::policy::{self, Principal};
+use crate::policy::{self, Permit, Principal};
 use crate::{App, AppError, RequestContext};
 
 /// Builds and appends one event inside `tx`.
@@ -39,6 +39,29 @@ pub(crate) async fn record(
     };
     tx.append_audit(&event).await?;
     Ok(())
+}
+
+/// Records an event by the holder of `permit`, in the permit's organisation.
+pub(crate) async fn record_by(
+    tx: &mut Tx,
+    permit: &Permit,
+    at: Timestamp,
+    context: &RequestContext,
+    action: &str,
+    subject: String,
+    details: Vec<(&str, String)>,
+) -> Result<(), AppError> {
+    record(
+        tx,
+        at,
+        Some(permit.org()),
+        &permit.actor(),
+        context,
+        action,
+        subject,
+        details,
+    )
+    .await
 }
 
 /// Which audit events to list.

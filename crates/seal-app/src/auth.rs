@@ -15,7 +15,7 @@ use seal_core::person::{Login, PersonStatus};
 use seal_core::time::Timestamp;
 use seal_store::{SessionRecord, Tx};
 
-use crate::audit::record;
+use crate::audit::{record, record_by};
 use crate::error::Invalid;
 use crate::password::check_strength;
 use crate::policy::{self, Credential, Principal};
@@ -345,11 +345,10 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         tx.delete_session(token_hash).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "auth.signed_out",
             person_subject(permit.person()),
@@ -540,11 +539,10 @@ impl App {
         tx.delete_sessions_of(permit.org(), permit.person()).await?;
         let session =
             insert_session(&mut tx, permit.org(), permit.person(), false, now, context).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "auth.password_changed",
             person_subject(permit.person()),
@@ -581,11 +579,10 @@ impl App {
         let secret = totp::new_secret();
         tx.set_totp(permit.org(), permit.person(), Some(&secret), false)
             .await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "auth.totp_enrolment_started",
             person_subject(permit.person()),
@@ -644,11 +641,10 @@ impl App {
         let codes: Vec<String> = (0..10).map(|_| secrets::recovery_code()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| secrets::digest(c)).collect();
         tx.replace_recovery_codes(permit.person(), &hashes).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "auth.totp_enabled",
             person_subject(permit.person()),
@@ -687,11 +683,10 @@ impl App {
         tx.set_totp(permit.org(), permit.person(), None, false)
             .await?;
         tx.replace_recovery_codes(permit.person(), &[]).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "auth.totp_removed",
             person_subject(permit.person()),

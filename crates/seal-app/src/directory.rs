@@ -12,7 +12,7 @@ use seal_core::role::{BuiltinRole, RoleKind, RoleName};
 use seal_core::sod;
 use seal_store::{DepartmentRecord, NewPerson, PeopleFilter, PersonRecord, RoleRecord, Tx};
 
-use crate::audit::record;
+use crate::audit::record_by;
 use crate::auth::person_subject;
 use crate::error::{Conflict, Entity, Invalid};
 use crate::orgs::parse_logins;
@@ -170,11 +170,10 @@ impl App {
             created_at: now,
         };
         tx.insert_department(&department).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "department.created",
             format!("department:{}", department.id),
@@ -232,11 +231,10 @@ impl App {
                 old_parent.map(|p| p.to_string()).unwrap_or_default(),
             ));
         }
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "department.updated",
             format!("department:{id}"),
@@ -269,11 +267,10 @@ impl App {
             }));
         }
         tx.delete_department(permit.org(), id).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "department.deleted",
             format!("department:{id}"),
@@ -380,11 +377,10 @@ impl App {
         .await?;
         let role_ids: Vec<RoleId> = roles.iter().map(|r| r.id).collect();
         tx.set_person_roles(permit.org(), id, &role_ids).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "person.created",
             person_subject(id),
@@ -397,10 +393,7 @@ impl App {
             ],
         )
         .await?;
-        let person = tx
-            .person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        let person = existing_person(&mut tx, &permit, id).await?;
         tx.commit().await?;
         Ok(CreatedPerson {
             person,
@@ -419,10 +412,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::PeopleManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let mut person = tx
-            .person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        let mut person = existing_person(&mut tx, &permit, id).await?;
         if let Some(name) = &update.name {
             person.name =
                 PersonName::parse(name).map_err(|e| AppError::invalid("name", Invalid::Text(e)))?;
@@ -458,11 +448,10 @@ impl App {
         person.phone = phone;
         person.email = email;
         tx.update_person(&person, now).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "person.updated",
             person_subject(id),
@@ -475,10 +464,7 @@ impl App {
             ],
         )
         .await?;
-        let person = tx
-            .person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        let person = existing_person(&mut tx, &permit, id).await?;
         tx.commit().await?;
         self.auth_cache().clear();
         Ok(person)
@@ -495,10 +481,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::PeopleManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let person = tx
-            .person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        let person = existing_person(&mut tx, &permit, id).await?;
         let roles = resolve_roles(&mut tx, &permit, role_ids).await?;
         check_role_change(principal, &roles)?;
         let current = tx.person_roles(permit.org(), id).await?;
@@ -506,20 +489,15 @@ impl App {
         if was_admin
             && !holds(&roles, BuiltinRole::OrgAdmin)
             && person.status == PersonStatus::Active
-            && tx
-                .active_holders_of(permit.org(), BuiltinRole::OrgAdmin)
-                .await?
-                <= 1
         {
-            return Err(AppError::Conflict(Conflict::LastAdmin));
+            ensure_admin_remains(&mut tx, &permit, &current).await?;
         }
         let ids: Vec<RoleId> = roles.iter().map(|r| r.id).collect();
         tx.set_person_roles(permit.org(), id, &ids).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "person.roles_changed",
             person_subject(id),
@@ -545,28 +523,17 @@ impl App {
         let permit = policy::authorize(principal, Permission::PeopleManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let person = tx
-            .person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        let person = existing_person(&mut tx, &permit, id).await?;
         if person.status == PersonStatus::Active {
             let roles = tx.person_roles(permit.org(), id).await?;
-            if holds(&roles, BuiltinRole::OrgAdmin)
-                && tx
-                    .active_holders_of(permit.org(), BuiltinRole::OrgAdmin)
-                    .await?
-                    <= 1
-            {
-                return Err(AppError::Conflict(Conflict::LastAdmin));
-            }
+            ensure_admin_remains(&mut tx, &permit, &roles).await?;
             tx.set_person_status(permit.org(), id, PersonStatus::Disabled, now)
                 .await?;
             let ended = tx.delete_sessions_of(permit.org(), id).await?;
-            record(
+            record_by(
                 &mut tx,
+                &permit,
                 now,
-                Some(permit.org()),
-                &permit.actor(),
                 context,
                 "person.disabled",
                 person_subject(id),
@@ -574,10 +541,7 @@ impl App {
             )
             .await?;
         }
-        let person = tx
-            .person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        let person = existing_person(&mut tx, &permit, id).await?;
         tx.commit().await?;
         self.auth_cache().clear();
         Ok(person)
@@ -592,18 +556,14 @@ impl App {
         let permit = policy::authorize(principal, Permission::PeopleManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let person = tx
-            .person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        let person = existing_person(&mut tx, &permit, id).await?;
         if person.status == PersonStatus::Disabled {
             tx.set_person_status(permit.org(), id, PersonStatus::Active, now)
                 .await?;
-            record(
+            record_by(
                 &mut tx,
+                &permit,
                 now,
-                Some(permit.org()),
-                &permit.actor(),
                 context,
                 "person.enabled",
                 person_subject(id),
@@ -611,10 +571,7 @@ impl App {
             )
             .await?;
         }
-        let person = tx
-            .person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        let person = existing_person(&mut tx, &permit, id).await?;
         tx.commit().await?;
         self.auth_cache().clear();
         Ok(person)
@@ -633,16 +590,13 @@ impl App {
         let hash = self.hasher().hash(&temporary).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
-        tx.person(permit.org(), id)
-            .await?
-            .ok_or(AppError::NotFound(Entity::Person))?;
+        existing_person(&mut tx, &permit, id).await?;
         tx.set_password(permit.org(), id, &hash, true, now).await?;
         let ended = tx.delete_sessions_of(permit.org(), id).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "person.password_reset",
             person_subject(id),
@@ -688,11 +642,10 @@ impl App {
             created_at: now,
         };
         tx.insert_role(&role).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "role.created",
             format!("role:{}", role.id),
@@ -753,11 +706,10 @@ impl App {
             sod::check_role_set(&kinds).map_err(AppError::SeparationOfDuties)?;
         }
         tx.update_role(permit.org(), &role).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "role.updated",
             format!("role:{id}"),
@@ -794,11 +746,10 @@ impl App {
             return Err(AppError::Conflict(Conflict::RoleInUse { holders }));
         }
         tx.delete_role(permit.org(), id).await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "role.deleted",
             format!("role:{id}"),
@@ -856,11 +807,37 @@ fn subtree_height(all: &[DepartmentRecord], root: DepartmentId) -> usize {
     height
 }
 
-async fn person_view(tx: &mut Tx, permit: &Permit, id: PersonId) -> Result<PersonView, AppError> {
-    let person = tx
-        .person(permit.org(), id)
+/// A person of the permit's organisation, or not found.
+async fn existing_person(
+    tx: &mut Tx,
+    permit: &Permit,
+    id: PersonId,
+) -> Result<PersonRecord, AppError> {
+    tx.person(permit.org(), id)
         .await?
-        .ok_or(AppError::NotFound(Entity::Person))?;
+        .ok_or(AppError::NotFound(Entity::Person))
+}
+
+/// Refuses to take the org-admin role from `roles`' holder when they are the last
+/// active admin.
+async fn ensure_admin_remains(
+    tx: &mut Tx,
+    permit: &Permit,
+    roles: &[RoleRecord],
+) -> Result<(), AppError> {
+    if holds(roles, BuiltinRole::OrgAdmin)
+        && tx
+            .active_holders_of(permit.org(), BuiltinRole::OrgAdmin)
+            .await?
+            <= 1
+    {
+        return Err(AppError::Conflict(Conflict::LastAdmin));
+    }
+    Ok(())
+}
+
+async fn person_view(tx: &mut Tx, permit: &Permit, id: PersonId) -> Result<PersonView, AppError> {
+    let person = existing_person(tx, permit, id).await?;
     let roles = tx.person_roles(permit.org(), id).await?;
     Ok(PersonView { person, roles })
 }

@@ -6,7 +6,7 @@ use seal_core::permission::{Permission, PermissionSet};
 use seal_core::text;
 use seal_store::ApiTokenRecord;
 
-use crate::audit::record;
+use crate::audit::record_by;
 use crate::error::{Entity, Invalid};
 use crate::policy::{self, Principal};
 use crate::{App, AppError, RequestContext, secrets};
@@ -72,11 +72,10 @@ impl App {
         let mut tx = self.store().write().await?;
         tx.insert_api_token(&token, &secrets::digest(&secret))
             .await?;
-        record(
+        record_by(
             &mut tx,
+            &permit,
             now,
-            Some(permit.org()),
-            &permit.actor(),
             context,
             "token.created",
             format!("token:{}", token.id),
@@ -124,11 +123,10 @@ impl App {
             .ok_or(AppError::NotFound(Entity::ApiToken))?;
         if token.revoked_at.is_none() {
             tx.revoke_api_token(permit.org(), id, now).await?;
-            record(
+            record_by(
                 &mut tx,
+                &permit,
                 now,
-                Some(permit.org()),
-                &permit.actor(),
                 context,
                 "token.revoked",
                 format!("token:{id}"),
