@@ -11,6 +11,7 @@ use crate::policy::{self, Permit, Principal};
 use crate::{App, AppError, RequestContext};
 
 /// Builds and appends one event inside `tx`.
+#[allow(clippy::too_many_arguments)] // one argument per field of the event
 pub(crate) async fn record(
     tx: &mut Tx,
     at: Timestamp,

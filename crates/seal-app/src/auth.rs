@@ -5,7 +5,7 @@
 //! cheap.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use seal_core::audit::Actor;
 use seal_core::ids::{OrgId, PersonId};
@@ -75,10 +75,16 @@ struct CachedPrincipal {
 
 /// Principals by the digest of their session token or API token, reused for
 /// `auth_cache_seconds`. Any use case that changes people, roles, sessions or tokens
-/// clears it.
+/// clears them.
+///
+/// Beside them, the time of each session's latest request. The database's `last_seen_at`
+/// is written at most once a minute (a write per request would cost an fsync each), so
+/// the idle timeout is judged against the later of the two: a session never ends early
+/// because its latest requests were not written yet.
 #[derive(Default)]
 pub struct AuthCache {
     entries: RwLock<HashMap<String, CachedPrincipal>>,
+    latest_request: Mutex<HashMap<String, Timestamp>>,
 }
 
 impl AuthCache {
@@ -93,6 +99,19 @@ impl AuthCache {
             }
             entries.insert(key, value);
         }
+    }
+
+    /// Notes a request on a session; returns the previous one noted.
+    fn note_request(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
+        let mut seen = self.latest_request.lock().ok()?;
+        if seen.len() >= CACHE_LIMIT {
+            seen.clear();
+        }
+        seen.insert(key.to_owned(), now)
+    }
+
+    fn latest_request(&self, key: &str) -> Option<Timestamp> {
+        self.latest_request.lock().ok()?.get(key).copied()
     }
 
     /// Forgets every cached principal.
@@ -370,19 +389,21 @@ impl App {
             now.seconds_since(seen) <= settings.session_idle_seconds
                 && now.seconds_since(created) <= settings.session_absolute_seconds
         };
-        if let Some(hit) = self.auth_cache().get(&hash) {
-            if now.seconds_since(hit.cached_at) < settings.auth_cache_seconds
-                && within_limits(hit.session_created_at, hit.last_seen_at)
-            {
-                return Ok(hit.principal);
-            }
+        let noted = self.auth_cache().latest_request(&hash);
+        let latest = |stored: Timestamp| noted.map_or(stored, |n| n.max(stored));
+        if let Some(hit) = self.auth_cache().get(&hash)
+            && now.seconds_since(hit.cached_at) < settings.auth_cache_seconds
+            && within_limits(hit.session_created_at, latest(hit.last_seen_at))
+        {
+            self.auth_cache().note_request(&hash, now);
+            return Ok(hit.principal);
         }
         let session = self
             .store()
             .session(&hash)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        if !within_limits(session.created_at, session.last_seen_at) {
+        if !within_limits(session.created_at, latest(session.last_seen_at)) {
             self.store().delete_session(&hash).await?;
             return Err(AppError::Unauthenticated);
         }
@@ -402,6 +423,7 @@ impl App {
             self.store().touch_session(&hash, now).await?;
             last_seen = now;
         }
+        self.auth_cache().note_request(&hash, now);
         self.auth_cache().put(
             hash,
             CachedPrincipal {
@@ -419,10 +441,10 @@ impl App {
     pub async fn authenticate_token(&self, secret: &str) -> Result<Principal, AppError> {
         let now = self.now();
         let hash = secrets::digest(secret);
-        if let Some(hit) = self.auth_cache().get(&hash) {
-            if now.seconds_since(hit.cached_at) < self.settings().auth_cache_seconds {
-                return Ok(hit.principal);
-            }
+        if let Some(hit) = self.auth_cache().get(&hash)
+            && now.seconds_since(hit.cached_at) < self.settings().auth_cache_seconds
+        {
+            return Ok(hit.principal);
         }
         let token = self
             .store()

@@ -413,6 +413,7 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         let mut person = existing_person(&mut tx, &permit, id).await?;
+        managed_person_roles(&mut tx, principal, &permit, id).await?;
         if let Some(name) = &update.name {
             person.name =
                 PersonName::parse(name).map_err(|e| AppError::invalid("name", Invalid::Text(e)))?;
@@ -484,7 +485,7 @@ impl App {
         let person = existing_person(&mut tx, &permit, id).await?;
         let roles = resolve_roles(&mut tx, &permit, role_ids).await?;
         check_role_change(principal, &roles)?;
-        let current = tx.person_roles(permit.org(), id).await?;
+        let current = managed_person_roles(&mut tx, principal, &permit, id).await?;
         let was_admin = holds(&current, BuiltinRole::OrgAdmin);
         if was_admin
             && !holds(&roles, BuiltinRole::OrgAdmin)
@@ -525,7 +526,7 @@ impl App {
         let mut tx = self.store().write().await?;
         let person = existing_person(&mut tx, &permit, id).await?;
         if person.status == PersonStatus::Active {
-            let roles = tx.person_roles(permit.org(), id).await?;
+            let roles = managed_person_roles(&mut tx, principal, &permit, id).await?;
             ensure_admin_remains(&mut tx, &permit, &roles).await?;
             tx.set_person_status(permit.org(), id, PersonStatus::Disabled, now)
                 .await?;
@@ -557,6 +558,7 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         let person = existing_person(&mut tx, &permit, id).await?;
+        managed_person_roles(&mut tx, principal, &permit, id).await?;
         if person.status == PersonStatus::Disabled {
             tx.set_person_status(permit.org(), id, PersonStatus::Active, now)
                 .await?;
@@ -591,6 +593,7 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         existing_person(&mut tx, &permit, id).await?;
+        managed_person_roles(&mut tx, principal, &permit, id).await?;
         tx.set_password(permit.org(), id, &hash, true, now).await?;
         let ended = tx.delete_sessions_of(permit.org(), id).await?;
         record_by(
@@ -772,10 +775,10 @@ fn check_parent_and_name(
 ) -> Result<(), AppError> {
     let parents: HashMap<DepartmentId, Option<DepartmentId>> =
         all.iter().map(|d| (d.id, d.parent)).collect();
-    if let Some(parent) = parent {
-        if !parents.contains_key(&parent) {
-            return Err(AppError::invalid("parent", Invalid::UnknownDepartment));
-        }
+    if let Some(parent) = parent
+        && !parents.contains_key(&parent)
+    {
+        return Err(AppError::invalid("parent", Invalid::UnknownDepartment));
     }
     let height = moving.map_or(1, |id| subtree_height(all, id));
     department::check_placement(moving, height, parent, |d| {
@@ -816,6 +819,24 @@ async fn existing_person(
     tx.person(permit.org(), id)
         .await?
         .ok_or(AppError::NotFound(Entity::Person))
+}
+
+/// The roles of a person the caller is about to manage, after checking the caller may
+/// manage them (see [`policy::check_may_manage`]). Takes the organisation's write lock
+/// first so that rules over several people (the last admin) hold under concurrency.
+async fn managed_person_roles(
+    tx: &mut Tx,
+    principal: &Principal,
+    permit: &Permit,
+    id: PersonId,
+) -> Result<Vec<RoleRecord>, AppError> {
+    tx.lock_org(permit.org()).await?;
+    let roles = tx.person_roles(permit.org(), id).await?;
+    let held = roles.iter().fold(PermissionSet::EMPTY, |acc, r| {
+        acc.union(r.kind.permissions())
+    });
+    policy::check_may_manage(principal, held)?;
+    Ok(roles)
 }
 
 /// Refuses to take the org-admin role from `roles`' holder when they are the last

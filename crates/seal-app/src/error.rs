@@ -85,6 +85,9 @@ pub enum AppError {
     /// Signed in, but not allowed to do this.
     #[error("not allowed")]
     Forbidden,
+    /// The caller signed in with a temporary password and must change it first.
+    #[error("change your temporary password first")]
+    PasswordChangeRequired,
     /// This needs an interactive session, not an API token.
     #[error("an API token cannot do this; sign in")]
     SessionRequired,

@@ -129,10 +129,10 @@ impl App {
         if tx.org_by_code(&code).await?.is_some() {
             return Err(AppError::Conflict(Conflict::OrgCodeTaken));
         }
-        if let Some(uscc) = &uscc {
-            if tx.uscc_taken(uscc, None).await? {
-                return Err(AppError::Conflict(Conflict::UsccTaken));
-            }
+        if let Some(uscc) = &uscc
+            && tx.uscc_taken(uscc, None).await?
+        {
+            return Err(AppError::Conflict(Conflict::UsccTaken));
         }
         let org = OrgRecord {
             id: OrgId::from_bytes(secrets::id_bytes()),
@@ -233,10 +233,10 @@ impl App {
         }
         if let Some(uscc) = &update.uscc {
             org.uscc = parse_uscc(uscc.as_deref())?;
-            if let Some(code) = &org.uscc {
-                if tx.uscc_taken(code, Some(org.id)).await? {
-                    return Err(AppError::Conflict(Conflict::UsccTaken));
-                }
+            if let Some(code) = &org.uscc
+                && tx.uscc_taken(code, Some(org.id)).await?
+            {
+                return Err(AppError::Conflict(Conflict::UsccTaken));
             }
         }
         tx.update_org(org.id, &org.name, org.uscc.as_ref()).await?;

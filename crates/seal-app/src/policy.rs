@@ -83,10 +83,17 @@ impl Permit {
     }
 }
 
-/// A permit for `permission` when the principal holds it.
+/// A permit for `permission` when the principal holds it. Someone signed in with a
+/// temporary password (after an invitation or a reset) must change it first: until then
+/// they may only read and change their own account.
 pub fn authorize(principal: &Principal, permission: Permission) -> Result<Permit, AppError> {
     if !principal.permissions.contains(permission) {
         return Err(AppError::Forbidden);
+    }
+    if principal.person.must_change_password
+        && matches!(principal.credential, Credential::Session { .. })
+    {
+        return Err(AppError::PasswordChangeRequired);
     }
     Ok(Permit {
         org: principal.org_id(),
@@ -133,6 +140,13 @@ pub fn check_grant(principal: &Principal, granted: PermissionSet) -> Result<(), 
         Some(missing) => Err(AppError::Escalation(missing)),
         None => Ok(()),
     }
+}
+
+/// Refuses to act on a person (edit, change roles, disable, enable, reset the password)
+/// who holds administrative permissions the actor lacks: managing people must not be a
+/// way to take over an account with more rights.
+pub fn check_may_manage(principal: &Principal, target: PermissionSet) -> Result<(), AppError> {
+    check_grant(principal, target)
 }
 
 fn require_session(principal: &Principal) -> Result<(), AppError> {

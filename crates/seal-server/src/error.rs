@@ -18,8 +18,13 @@ use crate::i18n::{Text, password_feedback};
 
 /// An error ready to be answered: built from an [`AppError`] or a request problem, and
 /// rendered in the language of the request being answered (see [`crate::i18n::current`]).
+/// Boxed: errors travel through every `Result` of the handlers and should stay small.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(pub Box<ApiErrorData>);
+
+/// The parts of an [`ApiError`].
+#[derive(Debug)]
+pub struct ApiErrorData {
     pub status: StatusCode,
     pub code: String,
     pub message: Text,
@@ -65,19 +70,27 @@ impl ApiError {
         zh: impl Into<String>,
         en: impl Into<String>,
     ) -> ApiError {
-        ApiError {
+        ApiError(Box::new(ApiErrorData {
             status,
             code: code.into(),
             message: Text::new(zh, en),
             field: None,
             details: vec![],
             retry_after: None,
-        }
+        }))
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
-        self.field = Some(field.into());
+        self.0.field = Some(field.into());
         self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0.code
     }
 
     pub fn not_found_route() -> ApiError {
@@ -111,29 +124,30 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let lang = crate::i18n::current();
+        let error = *self.0;
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.clone(),
-                message: self.message.get(lang).to_owned(),
+                code: error.code.clone(),
+                message: error.message.get(lang).to_owned(),
                 messages: Messages {
-                    zh_cn: self.message.zh.clone(),
-                    en: self.message.en.clone(),
+                    zh_cn: error.message.zh.clone(),
+                    en: error.message.en.clone(),
                 },
-                field: self.field.clone(),
-                details: self
+                field: error.field.clone(),
+                details: error
                     .details
                     .iter()
                     .map(|d| d.get(lang).to_owned())
                     .collect(),
             },
         };
-        let mut response = (self.status, Json(body)).into_response();
-        if let Some(seconds) = self.retry_after {
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        let mut response = (error.status, Json(body)).into_response();
+        if let Some(seconds) = error.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if error.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"sealkeeper\""),
@@ -164,6 +178,12 @@ impl From<AppError> for ApiError {
                 "forbidden",
                 "您没有执行此操作的权限。",
                 "You are not allowed to do this.",
+            ),
+            AppError::PasswordChangeRequired => ApiError::new(
+                S::FORBIDDEN,
+                "password_change_required",
+                "您正在使用临时密码，请先修改密码（POST /api/v1/me/password）。",
+                "You signed in with a temporary password: change it first (POST /api/v1/me/password).",
             ),
             AppError::SessionRequired => ApiError::new(
                 S::FORBIDDEN,
@@ -219,7 +239,7 @@ impl From<AppError> for ApiError {
                     format!("尝试次数过多，请在 {retry_after_seconds} 秒后重试。"),
                     format!("Too many attempts; try again in {retry_after_seconds} seconds."),
                 );
-                error.retry_after = Some(retry_after_seconds);
+                error.0.retry_after = Some(retry_after_seconds);
                 error
             }
             AppError::Store(seal_store::StoreError::Database(sqlx_error))
@@ -434,7 +454,7 @@ fn invalid(field: &'static str, reason: Invalid) -> ApiError {
         en,
     )
     .with_field(field);
-    error.details = details;
+    error.0.details = details;
     error
 }
 
@@ -462,7 +482,7 @@ mod tests {
             },
         ];
         for error in errors {
-            let api = ApiError::from(error);
+            let api = *ApiError::from(error).0;
             assert!(
                 !api.message.zh.is_empty() && !api.message.en.is_empty(),
                 "{}",

@@ -158,12 +158,12 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Tx::new(tx))
+        Ok(Tx::new(tx, self.backend))
     }
 
     /// Begins a transaction for reading a consistent snapshot.
     pub async fn read(&self) -> Result<Tx, StoreError> {
-        Ok(Tx::new(self.pool.begin().await?))
+        Ok(Tx::new(self.pool.begin().await?, self.backend))
     }
 
     /// Closes the pool, waiting for connections in use to be returned.

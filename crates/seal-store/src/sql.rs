@@ -17,12 +17,13 @@ use crate::records::{
     ApiTokenRecord, AuditRecord, Credentials, DepartmentRecord, NewPerson, OrgRecord, PeopleFilter,
     PersonRecord, RoleRecord, SessionRecord,
 };
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// One transaction: every use case reads and writes through one, then commits. Dropping
 /// it without [`Tx::commit`] rolls everything back.
 pub struct Tx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Tx {
@@ -50,8 +51,22 @@ const PERSON_COLUMNS: &str = "id, org_id, name, phone, email, department_id, sta
      must_change_password, totp_enabled, created_at, updated_at";
 
 impl Tx {
-    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
-        Self { tx }
+    pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
+        Self { tx, backend }
+    }
+
+    /// Serialises this transaction with every other that locks the same organisation,
+    /// for rules that span several rows (such as "at least one active admin"). SQLite
+    /// write transactions are already exclusive (`BEGIN IMMEDIATE`); PostgreSQL locks the
+    /// organisation's row until commit.
+    pub async fn lock_org(&mut self, org: OrgId) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
+                .bind(org.to_string())
+                .fetch_optional(self.conn())
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -457,7 +472,8 @@ impl Tx {
         row.as_ref().map(credentials_from_row).transpose()
     }
 
-    /// Sets (or clears) the TOTP secret and whether it is in force.
+    /// Sets (or clears) the TOTP secret and whether it is in force. A new secret starts a
+    /// new sequence of steps, so the replay guard restarts with it.
     pub async fn set_totp(
         &mut self,
         org: OrgId,
@@ -466,7 +482,8 @@ impl Tx {
         enabled: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE people SET totp_secret = $1, totp_enabled = $2 WHERE org_id = $3 AND id = $4",
+            "UPDATE people SET totp_last_step = CASE WHEN totp_secret IS NULL OR totp_secret <> COALESCE($1, '') \
+             THEN 0 ELSE totp_last_step END, totp_secret = $1, totp_enabled = $2 WHERE org_id = $3 AND id = $4",
         )
         .bind(secret.map(str::to_owned))
         .bind(i64::from(enabled))

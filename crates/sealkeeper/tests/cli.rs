@@ -28,8 +28,16 @@ fn config_default_is_the_effective_default() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sealkeeper.toml");
     std::fs::write(&file, &text).unwrap();
-    let shown = sealkeeper().args(["config", "show", "--config"]).arg(&file).output().unwrap();
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let shown = sealkeeper()
+        .args(["config", "show", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
 }
 
 #[test]
@@ -37,20 +45,32 @@ fn environment_overrides_and_secrets_are_redacted() {
     let shown = sealkeeper()
         .args(["config", "show"])
         .env("SEALKEEPER__SERVER__LISTEN", "0.0.0.0:9999")
-        .env("SEALKEEPER__DATABASE__URL", "postgres://app:hunter2@db.internal/sk")
+        .env(
+            "SEALKEEPER__DATABASE__URL",
+            "postgres://app:hunter2@db.internal/sk",
+        )
         .output()
         .unwrap();
     let text = String::from_utf8(shown.stdout).unwrap();
     assert!(text.contains("0.0.0.0:9999"), "{text}");
-    assert!(!text.contains("hunter2") && text.contains("[redacted]"), "{text}");
+    assert!(
+        !text.contains("hunter2") && text.contains("[redacted]"),
+        "{text}"
+    );
 }
 
 #[test]
 fn bad_configuration_is_a_clear_error() {
-    let missing = sealkeeper().args(["serve", "--config", "/nonexistent/sk.toml"]).output().unwrap();
+    let missing = sealkeeper()
+        .args(["serve", "--config", "/nonexistent/sk.toml"])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&missing.stderr);
-    assert!(stderr.contains("configuration file /nonexistent/sk.toml not found"), "{stderr}");
+    assert!(
+        stderr.contains("configuration file /nonexistent/sk.toml not found"),
+        "{stderr}"
+    );
 
     let typo = sealkeeper()
         .args(["config", "show"])
@@ -68,20 +88,32 @@ fn unreachable_database_is_a_clear_error_not_a_panic() {
     let output = sealkeeper()
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.path())
-        .env("SEALKEEPER__DATABASE__URL", "postgres://postgres:secret@127.0.0.1:1/none")
+        .env(
+            "SEALKEEPER__DATABASE__URL",
+            "postgres://postgres:secret@127.0.0.1:1/none",
+        )
         .env("SEALKEEPER__DATABASE__CONNECT_TIMEOUT_SECONDS", "1")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot open the database postgres://postgres:***@127.0.0.1:1/none"), "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("secret"), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the database postgres://postgres:***@127.0.0.1:1/none"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("secret"),
+        "{stderr}"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
 
     let output = sealkeeper()
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.path())
-        .env("SEALKEEPER__DATABASE__URL", "sqlite:///nonexistent-folder/x/sk.db")
+        .env(
+            "SEALKEEPER__DATABASE__URL",
+            "sqlite:///nonexistent-folder/x/sk.db",
+        )
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -112,7 +144,10 @@ fn serve(data: &std::path::Path, extra_env: &[(&str, &str)]) -> (Child, String) 
 }
 
 fn terminate(child: &Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -135,7 +170,9 @@ fn sigterm_finishes_the_request_in_flight() {
     std::thread::sleep(Duration::from_millis(300));
     // The server is shutting down but still owes this request its answer.
     stream.write_all(&body.as_bytes()[10..]).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
@@ -151,18 +188,28 @@ fn json_logs_by_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr) = serve(dir.path(), &[("SEALKEEPER__LOG__FORMAT", "json")]);
     let mut stream = TcpStream::connect(&addr).unwrap();
-    write!(stream, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"));
     terminate(&child);
     child.wait().unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty());
     for line in lines {
-        let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert!(value["level"].is_string(), "{line}");
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
-use seal_app::clock::ManualClock;
+use seal_app::clock::{Clock, ManualClock};
 use seal_core::time::Timestamp;
 use seal_server::config::Config;
 use serde_json::{Value, json};
@@ -123,6 +123,44 @@ pub struct Client {
 
 impl Client {
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        self.request_with(method, path, body, &[]).await
+    }
+
+    /// Like [`Client::request`], with extra headers (e.g. `Origin`).
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.prepare(method, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request).await
+    }
+
+    /// Sends a raw body with the given content type, or none (for malformed requests).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        content_type: Option<&str>,
+    ) -> Answer {
+        let mut request = self.prepare(method, path).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        answer(request).await
+    }
+
+    /// A request with this client's CSRF token, bearer token and language.
+    fn prepare(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let mut request = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(csrf) = &self.csrf {
             request = request.header("x-csrf-token", csrf);
@@ -133,19 +171,7 @@ impl Client {
         if let Some(lang) = self.lang {
             request = request.header("accept-language", lang);
         }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request is answered");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            body,
-            headers,
-        }
+        request
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -180,6 +206,68 @@ impl Client {
             self.csrf = answer.body["csrf_token"].as_str().map(str::to_owned);
         }
         answer
+    }
+}
+
+/// Sends a request and reads its answer (the body as JSON, Null when empty or not JSON).
+async fn answer(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.expect("request is answered");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        body,
+        headers,
+    }
+}
+
+impl TestServer {
+    /// The manual clock's time in whole Unix seconds (what TOTP codes are computed from).
+    pub fn unix_seconds(&self) -> u64 {
+        u64::try_from(self.clock.now().as_millis() / 1000).expect("after 1970")
+    }
+
+    /// A client whose cookie jar holds `token` as the session cookie: replays a captured
+    /// cookie from a different client.
+    pub fn client_with_session(&self, token: &str) -> Client {
+        let base = format!("http://{}", self.addr);
+        let jar = reqwest::cookie::Jar::default();
+        jar.add_cookie_str(
+            &format!("sk_session={token}; Path=/"),
+            &base.parse().expect("url"),
+        );
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_provider(Arc::new(jar))
+                .build()
+                .expect("client"),
+            base,
+            csrf: None,
+            bearer: None,
+            lang: None,
+        }
+    }
+}
+
+impl Answer {
+    /// Every `Set-Cookie` header of the answer.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The session token this answer sets (`sk_session=…`), if it sets a non-empty one.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies().iter().find_map(|cookie| {
+            let value = cookie.strip_prefix("sk_session=")?.split(';').next()?;
+            (!value.is_empty()).then(|| value.to_owned())
+        })
     }
 }
 

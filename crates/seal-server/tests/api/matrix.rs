@@ -517,7 +517,8 @@ async fn every_route_allows_exactly_whom_it_should() {
                     if should_allow && denied {
                         failures.push(format!("unexpected deny: {outcome}"));
                     }
-                    if !should_allow && !(answer.status == 403 && code == "forbidden") {
+                    let refused = answer.status == 403 && code == "forbidden";
+                    if !should_allow && !refused {
                         failures.push(format!(
                             "unexpected allow (expected 403 forbidden): {outcome}"
                         ));

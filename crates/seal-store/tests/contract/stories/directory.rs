@@ -260,7 +260,7 @@ pub async fn people_records(store: Store) {
     assert_eq!(stored, expected_person(&email_only));
     assert_eq!(
         stored.email.as_ref().map(|e| e.as_str().to_owned()),
-        Some("Mail.Only@example.com".to_owned())
+        Some("mail.only@example.com".to_owned())
     );
     assert_eq!(
         tx.person(org_id, PersonId::from_uuid(fresh_uuid()))

@@ -1,0 +1,83 @@
+//! `cargo xtask bench NAME`: named benchmarks, each printing figures with the command
+//! that reproduces them, for docs/benchmarks.md. None are implemented yet; this is the
+//! place they plug in.
+
+use crate::task::{Error, Result};
+
+pub const HELP: &str = "\
+Run a named benchmark; without a name, list the available ones
+
+Usage: cargo xtask bench [NAME]
+
+Each benchmark prints its figures and the commands that reproduce them, for
+docs/benchmarks.md.
+";
+
+/// A benchmark `cargo xtask bench NAME` can run.
+struct Benchmark {
+    name: &'static str,
+    about: &'static str,
+    run: fn() -> Result,
+}
+
+/// The benchmarks, by name. Empty until the first one (`foundation`) is written.
+const BENCHMARKS: &[Benchmark] = &[];
+
+pub fn run(args: &[String]) -> Result {
+    match args {
+        [] => {
+            list();
+            Ok(())
+        }
+        [flag] if flag == "-h" || flag == "--help" => {
+            print!("{HELP}");
+            list();
+            Ok(())
+        }
+        [name] => match BENCHMARKS.iter().find(|b| b.name == name.as_str()) {
+            Some(benchmark) => (benchmark.run)(),
+            None => Err(Error::new(format!(
+                "unknown benchmark `{name}`; available: {}",
+                available()
+            ))),
+        },
+        [_, extra, ..] => Err(Error::new(format!(
+            "bench takes one benchmark name, got also `{extra}`"
+        ))),
+    }
+}
+
+fn available() -> String {
+    if BENCHMARKS.is_empty() {
+        "none yet".to_owned()
+    } else {
+        BENCHMARKS
+            .iter()
+            .map(|b| b.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn list() {
+    if BENCHMARKS.is_empty() {
+        println!("benchmarks: none yet");
+        return;
+    }
+    println!("benchmarks:");
+    for benchmark in BENCHMARKS {
+        println!("  {:<14}{}", benchmark.name, benchmark.about);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_are_an_error_that_lists_the_available_ones() {
+        let error = run(&["nope".to_owned()]).unwrap_err().to_string();
+        assert!(error.contains("unknown benchmark `nope`"), "{error}");
+        assert!(error.contains(&available()), "{error}");
+    }
+}

@@ -1,0 +1,157 @@
+//! `cargo xtask setup`: installs what the test suite needs and is not installed yet, and
+//! says exactly what it would run when it cannot install something itself.
+
+use std::process::Command;
+
+use crate::task::{self, Error, Result};
+
+pub const HELP: &str = "\
+Install what the test suite needs and is missing
+
+Usage: cargo xtask setup
+
+Checks, and installs when missing:
+  - rustfmt and clippy (toolchain components; `rustup component add` when rustup is there)
+  - cargo-nextest (`cargo install cargo-nextest --locked`)
+  - the Debian packages the suite needs (`apt-get install`, when running as root;
+    otherwise the exact command to run is printed)
+Running it again when everything is there changes nothing.
+";
+
+/// A Debian package the test suite needs, and why.
+struct AptPackage {
+    name: &'static str,
+    why: &'static str,
+}
+
+/// Debian packages the suite needs. Nothing yet: the store tests reach PostgreSQL through
+/// sqlx, and `.ci/run` probes the server with `pg_isready` when the server's own packages
+/// brought it, else with bash alone. Browser tests will add `chromium`,
+/// `chromium-driver` and fonts here.
+const APT_PACKAGES: &[AptPackage] = &[];
+
+pub fn run(args: &[String]) -> Result {
+    if let Some(arg) = args.first() {
+        if arg == "-h" || arg == "--help" {
+            print!("{HELP}");
+            return Ok(());
+        }
+        return Err(Error::new(format!(
+            "setup takes no arguments, got `{arg}`; see `cargo xtask setup --help`"
+        )));
+    }
+    components()?;
+    nextest()?;
+    apt_packages()?;
+    println!("setup: everything the suite needs is installed");
+    Ok(())
+}
+
+/// rustfmt and clippy come with the toolchain; a minimal rustup profile leaves them out.
+fn components() -> Result {
+    let missing: Vec<&str> = [("fmt", "rustfmt"), ("clippy", "clippy")]
+        .into_iter()
+        .filter(|(subcommand, _)| {
+            !task::cargo([*subcommand, "--version"]).is_ok_and(|mut c| task::succeeds(&mut c))
+        })
+        .map(|(_, component)| component)
+        .collect();
+    if missing.is_empty() {
+        println!("setup: rustfmt and clippy are installed");
+        return Ok(());
+    }
+    let mut command = Command::new("rustup");
+    command.args(["component", "add"]).args(&missing);
+    task::run(&mut command, "installing the toolchain components").map_err(|error| {
+        Error::new(format!(
+            "{error}; the toolchain lacks {} (install them with `{}`)",
+            missing.join(" and "),
+            task::shown(&command)
+        ))
+    })
+}
+
+fn nextest() -> Result {
+    if let Some(version) = task::output(&mut task::cargo(["nextest", "--version"])?) {
+        let first = version.lines().next().unwrap_or_default();
+        println!("setup: {first} is installed");
+        return Ok(());
+    }
+    println!("setup: cargo-nextest is missing; installing it (a few minutes)");
+    task::run(
+        &mut task::cargo(["install", "cargo-nextest", "--locked"])?,
+        "installing cargo-nextest",
+    )
+}
+
+fn apt_packages() -> Result {
+    if APT_PACKAGES.is_empty() {
+        println!("setup: no Debian packages needed");
+        return Ok(());
+    }
+    if !task::succeeds(Command::new("dpkg").arg("--version")) {
+        let names: Vec<&str> = APT_PACKAGES.iter().map(|p| p.name).collect();
+        println!(
+            "setup: warning: no dpkg here, so not a Debian system; install the equivalents of: {}",
+            names.join(" ")
+        );
+        return Ok(());
+    }
+    let missing: Vec<&AptPackage> = APT_PACKAGES.iter().filter(|p| !installed(p.name)).collect();
+    if missing.is_empty() {
+        let names: Vec<&str> = APT_PACKAGES.iter().map(|p| p.name).collect();
+        println!("setup: Debian packages installed: {}", names.join(" "));
+        return Ok(());
+    }
+    for package in &missing {
+        println!(
+            "setup: missing Debian package {}: {}",
+            package.name, package.why
+        );
+    }
+    let names: Vec<&str> = missing.iter().map(|p| p.name).collect();
+    let mut update = Command::new("apt-get");
+    update.arg("update");
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&names)
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    if !is_root() {
+        return Err(Error::new(format!(
+            "missing Debian packages and not running as root; run:\n  sudo {} && sudo DEBIAN_FRONTEND=noninteractive {}\nthen `cargo xtask setup` again",
+            task::shown(&update),
+            task::shown(&install)
+        )));
+    }
+    task::run(&mut update, "apt-get update")?;
+    task::run(&mut install, "installing Debian packages")?;
+    match missing.iter().find(|p| !installed(p.name)) {
+        Some(package) => Err(Error::new(format!(
+            "apt-get finished but {} is still not installed",
+            package.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether dpkg knows the package as installed (`dpkg -s` also answers for packages
+/// removed with their configuration left behind, so the status line decides).
+fn installed(package: &str) -> bool {
+    task::output(Command::new("dpkg").args(["-s", package])).is_some_and(|status| {
+        status
+            .lines()
+            .any(|line| line.starts_with("Status:") && line.trim_end().ends_with(" installed"))
+    })
+}
+
+/// Whether this process runs as root (effective user id 0).
+fn is_root() -> bool {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|line| line.starts_with("Uid:"))
+    {
+        // Real, effective, saved and filesystem user ids.
+        return line.split_whitespace().nth(2) == Some("0");
+    }
+    task::output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
+}
