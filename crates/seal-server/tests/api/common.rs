@@ -19,6 +19,23 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub server: Option<seal_server::RunningServer>,
     _dir: tempfile::TempDir,
+    /// A PostgreSQL database made for this server: (server URL, database name), dropped at stop.
+    postgres: Option<(String, String)>,
+}
+
+/// The PostgreSQL server to test against, when `SEALKEEPER_TEST_PG_URL` names one.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("SEALKEEPER_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+async fn postgres_admin(url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(url)
+        .await
+        .expect("PostgreSQL answers")
 }
 
 impl TestServer {
@@ -46,7 +63,35 @@ impl TestServer {
             clock,
             server: Some(server),
             _dir: dir,
+            postgres: None,
         }
+    }
+
+    /// A server on a fresh PostgreSQL database, or `None` (with a note) when
+    /// `SEALKEEPER_TEST_PG_URL` is not set.
+    pub async fn spawn_postgres() -> Option<TestServer> {
+        use sqlx::Executor;
+        let Some(url) = postgres_url() else {
+            eprintln!("SEALKEEPER_TEST_PG_URL is not set: skipping the PostgreSQL run");
+            return None;
+        };
+        let name = format!("sk_api_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = postgres_admin(&url).await;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("create database");
+        let base = url
+            .rsplit_once('/')
+            .map_or(url.as_str(), |(base, _)| base)
+            .to_owned();
+        let database_url = format!("{base}/{name}");
+        let mut server = Self::spawn_with(|config| {
+            config.database.url = seal_server::config::Secret::new(database_url);
+        })
+        .await;
+        server.postgres = Some((url, name));
+        Some(server)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -91,7 +136,19 @@ impl TestServer {
 
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
+            let store = server.app.store().clone();
             server.stop().await;
+            store.close().await;
+        }
+        if let Some((url, name)) = self.postgres.take() {
+            use sqlx::Executor;
+            let mut admin = postgres_admin(&url).await;
+            admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .await
+                .expect("drop database");
         }
     }
 }

@@ -3262,8 +3262,17 @@ async fn organisations_never_reach_each_others_records() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_are_serialised_and_never_fail_opaquely() {
-    let server = TestServer::spawn().await;
+    concurrent_writes_story(TestServer::spawn().await).await;
+}
 
+#[tokio::test]
+async fn concurrent_writes_are_serialised_on_postgres_too() {
+    if let Some(server) = TestServer::spawn_postgres().await {
+        concurrent_writes_story(server).await;
+    }
+}
+
+async fn concurrent_writes_story(server: TestServer) {
     // Eight registrations of one code at once: one wins, the others hear it is taken.
     let tasks: Vec<_> = (0..8)
         .map(|i| {

@@ -402,7 +402,10 @@ fn phone_of(role: &str) -> &'static str {
 }
 
 async fn world() -> World {
-    let server = TestServer::spawn().await;
+    world_on(TestServer::spawn().await).await
+}
+
+async fn world_on(server: TestServer) -> World {
     let admin_a = server.register("alpha").await;
     for (role, name) in [
         ("seal_keeper", "李管章"),
@@ -451,7 +454,18 @@ async fn every_route_has_an_expectation() {
 
 #[tokio::test]
 async fn every_route_allows_exactly_whom_it_should() {
-    let world = world().await;
+    walk_matrix(world().await).await;
+}
+
+/// The same walk on PostgreSQL: every route's SQL runs on the second engine too.
+#[tokio::test]
+async fn every_route_allows_exactly_whom_it_should_on_postgres() {
+    if let Some(server) = TestServer::spawn_postgres().await {
+        walk_matrix(world_on(server).await).await;
+    }
+}
+
+async fn walk_matrix(world: World) {
     let actors: Vec<Actor> = ALL
         .iter()
         .map(|role| Actor::Role(role))
