@@ -18,10 +18,10 @@ Checks, and installs when missing:
 Running it again when everything is there changes nothing.
 ";
 
-/// A Debian package the test suite needs, and why.
-struct AptPackage {
-    name: &'static str,
-    why: &'static str,
+/// A Debian package the project needs, and why.
+pub struct AptPackage {
+    pub name: &'static str,
+    pub why: &'static str,
 }
 
 /// Debian packages the suite needs. Nothing yet: the store tests reach PostgreSQL through
@@ -42,7 +42,7 @@ pub fn run(args: &[String]) -> Result {
     }
     components()?;
     nextest()?;
-    apt_packages()?;
+    ensure_apt_packages(APT_PACKAGES)?;
     println!("setup: everything the suite needs is installed");
     Ok(())
 }
@@ -84,22 +84,23 @@ fn nextest() -> Result {
     )
 }
 
-fn apt_packages() -> Result {
-    if APT_PACKAGES.is_empty() {
+/// Installs the packages of `wanted` that are missing (as root), or says how to.
+pub fn ensure_apt_packages(wanted: &[AptPackage]) -> Result {
+    if wanted.is_empty() {
         println!("setup: no Debian packages needed");
         return Ok(());
     }
     if !task::succeeds(Command::new("dpkg").arg("--version")) {
-        let names: Vec<&str> = APT_PACKAGES.iter().map(|p| p.name).collect();
+        let names: Vec<&str> = wanted.iter().map(|p| p.name).collect();
         println!(
             "setup: warning: no dpkg here, so not a Debian system; install the equivalents of: {}",
             names.join(" ")
         );
         return Ok(());
     }
-    let missing: Vec<&AptPackage> = APT_PACKAGES.iter().filter(|p| !installed(p.name)).collect();
+    let missing: Vec<&AptPackage> = wanted.iter().filter(|p| !installed(p.name)).collect();
     if missing.is_empty() {
-        let names: Vec<&str> = APT_PACKAGES.iter().map(|p| p.name).collect();
+        let names: Vec<&str> = wanted.iter().map(|p| p.name).collect();
         println!("setup: Debian packages installed: {}", names.join(" "));
         return Ok(());
     }

@@ -5,7 +5,7 @@ use seal_core::audit::Actor;
 use seal_core::ids::{OrgId, PersonId, RoleId};
 use seal_core::org::{OrgCode, OrgName, Uscc};
 use seal_core::permission::Permission;
-use seal_core::person::{Email, Login, PersonName, Phone};
+use seal_core::person::{Email, PersonName, Phone};
 use seal_core::role::{BuiltinRole, RoleKind, RoleName};
 use seal_store::{NewPerson, OrgRecord, RoleRecord};
 
@@ -264,12 +264,4 @@ impl App {
         self.auth_cache().clear();
         Ok(org)
     }
-}
-
-/// The login a person types (phone preferred), for messages and the demo.
-pub fn login_of(phone: Option<&Phone>, email: Option<&Email>) -> Option<Login> {
-    phone
-        .cloned()
-        .map(Login::Phone)
-        .or_else(|| email.cloned().map(Login::Email))
 }

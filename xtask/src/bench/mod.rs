@@ -1,6 +1,7 @@
 //! `cargo xtask bench NAME`: named benchmarks, each printing figures with the command
-//! that reproduces them, for docs/benchmarks.md. None are implemented yet; this is the
-//! place they plug in.
+//! that reproduces them, for docs/benchmarks.md.
+
+mod foundation;
 
 use crate::task::{Error, Result};
 
@@ -20,8 +21,12 @@ struct Benchmark {
     run: fn() -> Result,
 }
 
-/// The benchmarks, by name. Empty until the first one (`foundation`) is written.
-const BENCHMARKS: &[Benchmark] = &[];
+/// The benchmarks, by name.
+const BENCHMARKS: &[Benchmark] = &[Benchmark {
+    name: "foundation",
+    about: "release build, binary size, idle RSS, GET /healthz vs authenticated GET /api/v1/me (wrk)",
+    run: foundation::run,
+}];
 
 pub fn run(args: &[String]) -> Result {
     match args {
