@@ -43,6 +43,7 @@ pub fn run(args: &[String]) -> Result {
     components()?;
     nextest()?;
     ensure_apt_packages(APT_PACKAGES)?;
+    python_packages()?;
     println!("setup: everything the suite needs is installed");
     Ok(())
 }
@@ -134,6 +135,28 @@ pub fn ensure_apt_packages(wanted: &[AptPackage]) -> Result {
         ))),
         None => Ok(()),
     }
+}
+
+/// Python packages the suite needs, as `pip install` takes them, with the command that
+/// shows they are installed.
+const PYTHON_PACKAGES: &[(&str, &str, &str)] = &[(
+    "moto[server]",
+    "moto_server",
+    "an S3-compatible server on loopback for the S3 blob-store test",
+)];
+
+fn python_packages() -> Result {
+    for (requirement, program, why) in PYTHON_PACKAGES {
+        if task::succeeds(Command::new(program).arg("--help")) {
+            println!("setup: {program} is installed");
+            continue;
+        }
+        println!("setup: installing {requirement}: {why}");
+        let mut pip = Command::new("python3");
+        pip.args(["-m", "pip", "install", "--quiet", requirement]);
+        task::run(&mut pip, "installing Python packages")?;
+    }
+    Ok(())
 }
 
 /// Whether dpkg knows the package as installed (`dpkg -s` also answers for packages
