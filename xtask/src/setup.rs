@@ -24,11 +24,23 @@ pub struct AptPackage {
     pub why: &'static str,
 }
 
-/// Debian packages the suite needs. Nothing yet: the store tests reach PostgreSQL through
-/// sqlx, and `.ci/run` probes the server with `pg_isready` when the server's own packages
-/// brought it, else with bash alone. Browser tests will add `chromium`,
-/// `chromium-driver` and fonts here.
-const APT_PACKAGES: &[AptPackage] = &[];
+/// Debian packages the suite needs. The store tests reach PostgreSQL through sqlx, and
+/// `.ci/run` probes the server with `pg_isready` when the server's own packages brought it,
+/// else with bash alone; only the browser tests need packages of their own.
+const APT_PACKAGES: &[AptPackage] = &[
+    AptPackage {
+        name: "chromium",
+        why: "the headless browser the web console's browser tests drive (/usr/bin/chromium)",
+    },
+    AptPackage {
+        name: "chromium-driver",
+        why: "ChromeDriver, the WebDriver server the browser tests talk to (/usr/bin/chromedriver)",
+    },
+    AptPackage {
+        name: "fonts-noto-cjk",
+        why: "Chinese glyphs, so the browser tests' screenshots of zh-CN pages show text, not boxes",
+    },
+];
 
 pub fn run(args: &[String]) -> Result {
     if let Some(arg) = args.first() {

@@ -594,10 +594,6 @@ impl App {
                 crate::error::Conflict::TotpAlreadyEnabled,
             ));
         }
-        let person = tx
-            .person(permit.org(), permit.person())
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
         let secret = totp::new_secret();
         tx.set_totp(permit.org(), permit.person(), Some(&secret), false)
             .await?;
@@ -612,17 +608,34 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        let login = person
-            .phone
-            .as_ref()
-            .map(|p| p.to_string())
-            .or_else(|| person.email.as_ref().map(|e| e.to_string()))
-            .unwrap_or_default();
         totp::enrolment(
             &secret,
             &self.settings().totp_issuer,
-            &format!("{login} ({})", principal.org.code.as_str()),
+            &totp_account(principal),
         )
+    }
+
+    /// The enrolment still waiting for its confirming code, if one was started (so a form
+    /// can show the same QR code again after a wrong code).
+    pub async fn current_totp_enrolment(
+        &self,
+        principal: &Principal,
+    ) -> Result<Option<Enrolment>, AppError> {
+        let permit = policy::own_account(principal)?;
+        let mut tx = self.store().read().await?;
+        let credentials = tx.credentials(permit.org(), permit.person()).await?;
+        tx.commit().await?;
+        match credentials {
+            Some(c) if !c.totp_enabled => match c.totp_secret {
+                Some(secret) => Ok(Some(totp::enrolment(
+                    &secret,
+                    &self.settings().totp_issuer,
+                    &totp_account(principal),
+                )?)),
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        }
     }
 
     /// Confirms enrolment with a code from the app; TOTP is then demanded at every sign-in.
@@ -753,6 +766,18 @@ pub(crate) async fn insert_session(
 
 pub(crate) fn person_subject(person: PersonId) -> String {
     format!("person:{person}")
+}
+
+/// How the account is named in the authenticator app: login and organisation code.
+fn totp_account(principal: &Principal) -> String {
+    let person = &principal.person;
+    let login = person
+        .phone
+        .as_ref()
+        .map(|p| p.to_string())
+        .or_else(|| person.email.as_ref().map(|e| e.to_string()))
+        .unwrap_or_default();
+    format!("{login} ({})", principal.org.code.as_str())
 }
 
 /// Words an attacker could guess from the person: fed to the strength estimator.

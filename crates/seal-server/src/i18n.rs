@@ -12,8 +12,15 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// English when the first language the client accepts is English, else Chinese.
+    /// The language chosen in the console (the `sk_lang` cookie), else English when the
+    /// first language the client accepts is English, else Chinese.
     pub fn from_headers(headers: &HeaderMap) -> Lang {
+        let chosen = axum_extra::extract::CookieJar::from_headers(headers)
+            .get(LANG_COOKIE)
+            .and_then(|c| Lang::from_code(c.value()));
+        if let Some(lang) = chosen {
+            return lang;
+        }
         let first = headers
             .get(ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
@@ -27,6 +34,22 @@ impl Lang {
         }
     }
 
+    /// `zh-CN` or `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "zh-CN" | "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
     pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh => zh,
@@ -34,6 +57,9 @@ impl Lang {
         }
     }
 }
+
+/// The cookie that keeps the language chosen in the console.
+pub const LANG_COOKIE: &str = "sk_lang";
 
 tokio::task_local! {
     /// The language of the request being answered, set by [`scope`] around each request.
@@ -67,6 +93,41 @@ impl Text {
 
     pub fn get(&self, lang: Lang) -> &str {
         lang.pick(&self.zh, &self.en)
+    }
+}
+
+/// The console's message catalog: `locales/zh-CN.toml` and `locales/en.toml`, flat tables
+/// of `"key" = "text"`, compiled into the binary. Every key must be in both (a test checks).
+pub mod catalog {
+    use std::collections::BTreeMap;
+    use std::sync::LazyLock;
+
+    use super::Lang;
+
+    pub const ZH_SOURCE: &str = include_str!("../locales/zh-CN.toml");
+    pub const EN_SOURCE: &str = include_str!("../locales/en.toml");
+
+    static ZH: LazyLock<BTreeMap<String, String>> = LazyLock::new(|| parse(ZH_SOURCE));
+    static EN: LazyLock<BTreeMap<String, String>> = LazyLock::new(|| parse(EN_SOURCE));
+
+    /// Parses a catalog; a broken file yields an empty one, which the tests catch.
+    pub fn parse(source: &str) -> BTreeMap<String, String> {
+        toml::from_str(source).unwrap_or_default()
+    }
+
+    /// The text for `key` in `lang`; a missing key shows as `⟦key⟧` (and fails the tests).
+    pub fn get(lang: Lang, key: &str) -> &'static str {
+        let table: &'static BTreeMap<String, String> = match lang {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        };
+        match table.get(key) {
+            Some(text) => text.as_str(),
+            None => {
+                tracing::warn!(key, "missing message");
+                "⟦missing text⟧"
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -103,7 +104,7 @@ pub fn router(app: App, config: &Config) -> Router {
     let (routes, openapi) = api::routes();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     routes
-        .fallback(|| async { ApiError::not_found_route() })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -116,6 +117,8 @@ pub fn router(app: App, config: &Config) -> Router {
         .layer(axum::Extension(api::health::OpenApiJson(Arc::new(
             openapi_json,
         ))))
+        .layer(middleware::from_fn(web::consume_flash))
+        .layer(middleware::from_fn(web::csrf_guard))
         .layer(middleware::from_fn(same_origin))
         .layer(DefaultBodyLimit::max(
             config.server.max_body_kib.max(1) * 1024,
@@ -123,6 +126,15 @@ pub fn router(app: App, config: &Config) -> Router {
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(language))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Unknown addresses: a JSON error under `/api/`, a page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::not_found_route().into_response()
+    } else {
+        web::PageError::NotFound.into_response()
+    }
 }
 
 /// A running server: where it listens and how to stop it.

@@ -35,6 +35,7 @@ use crate::error::ApiError;
         (name = "directory", description = "Departments, people and roles"),
         (name = "tokens", description = "API tokens for integrations"),
         (name = "audit", description = "Audit events"),
+        (name = "web", description = "The web console's HTML pages and form posts (session cookie, `_csrf` form field)"),
     )
 )]
 struct ApiDoc;
@@ -92,7 +93,48 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(tokens::list_audit_events))
+        .merge(web_routes())
         .split_for_parts()
+}
+
+/// The console's pages, registered the same way so the route matrix covers them.
+fn web_routes() -> OpenApiRouter<AppState> {
+    use crate::web::{account, admin, assets, directory, home};
+    OpenApiRouter::new()
+        .routes(routes!(assets::asset))
+        .routes(routes!(account::root))
+        .routes(routes!(account::login_form, account::login))
+        .routes(routes!(account::mfa_form, account::mfa))
+        .routes(routes!(account::logout))
+        .routes(routes!(account::register_form, account::register))
+        .routes(routes!(account::switch_language))
+        .routes(routes!(account::account))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::start_totp))
+        .routes(routes!(account::confirm_totp))
+        .routes(routes!(account::remove_totp))
+        .routes(routes!(home::home))
+        .routes(routes!(
+            directory::departments,
+            directory::create_department
+        ))
+        .routes(routes!(
+            directory::edit_department,
+            directory::update_department
+        ))
+        .routes(routes!(directory::delete_department))
+        .routes(routes!(directory::people, directory::create_person))
+        .routes(routes!(directory::new_person))
+        .routes(routes!(directory::edit_person, directory::update_person))
+        .routes(routes!(directory::disable_person))
+        .routes(routes!(directory::enable_person))
+        .routes(routes!(directory::reset_password))
+        .routes(routes!(directory::roles, directory::create_role))
+        .routes(routes!(directory::edit_role, directory::update_role))
+        .routes(routes!(directory::delete_role))
+        .routes(routes!(admin::tokens, admin::create_token))
+        .routes(routes!(admin::revoke_token))
+        .routes(routes!(admin::audit))
 }
 
 /// Parses an id from a path or body; a malformed one is simply not found.
