@@ -192,7 +192,7 @@ pub async fn logout(
         state.app.logout(principal, &context).await?;
     }
     let jar = jar.remove(state.session_cookie(""));
-    Ok((jar, redirect_with_flash("/login", "flash.signed_out", true)).into_response())
+    Ok((jar, redirect_with_flash("/", "flash.signed_out", true)).into_response())
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

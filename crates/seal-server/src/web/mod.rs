@@ -271,7 +271,10 @@ impl FieldErrors {
                 });
             }
             AppError::MfaRequired => return Err(PageError::SecondFactor),
-            AppError::Forbidden | AppError::SessionRequired => return Err(PageError::Forbidden),
+            AppError::Forbidden | AppError::SessionRequired | AppError::Escalation(_) => {
+                return Err(PageError::Forbidden);
+            }
+            AppError::NotFound(_) => return Err(PageError::NotFound),
             AppError::PasswordChangeRequired => return Err(PageError::ChangePassword),
             AppError::Store(_) | AppError::Internal(_) => {
                 return Err(PageError::Internal(error.to_string()));

@@ -103,6 +103,8 @@ impl TestServer {
         Client {
             http: reqwest::Client::builder()
                 .cookie_store(true)
+                // Tests look at redirects themselves (the console answers with 303s).
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
             base: format!("http://{}", self.addr),
@@ -159,6 +161,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
     pub headers: reqwest::header::HeaderMap,
+    /// The body as text (pages are HTML).
+    pub text: String,
 }
 
 impl Answer {
@@ -277,6 +281,7 @@ async fn answer(request: reqwest::RequestBuilder) -> Answer {
         status,
         body,
         headers,
+        text,
     }
 }
 

@@ -591,8 +591,13 @@ async fn malformed_requests_get_clear_errors() {
         .as_str()
         .map(str::to_owned);
 
-    // Unknown routes and methods answer in the same JSON shape.
-    for route in ["/api/v1/nothing-here", "/nothing", "/api/v2/me"] {
+    // Outside the API an unknown address is a page, in the console's language.
+    let page = anon.get("/nothing").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.text.contains("<html"), "{}", page.text);
+
+    // Unknown API routes and methods answer in the API's JSON shape.
+    for route in ["/api/v1/nothing-here", "/api/v2/me"] {
         check_error(
             &anon.get(route).await,
             StatusCode::NOT_FOUND,

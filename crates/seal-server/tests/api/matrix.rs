@@ -300,7 +300,250 @@ fn expectations() -> Vec<Expectation> {
             Target::None,
             None,
         ),
+        // The console's pages and form posts ({csrf} is the form token of the caller).
+        e(Method::GET, "/", Public, Target::None, None),
+        e(Method::GET, "/assets/{name}", Public, Target::None, None),
+        e(Method::GET, "/login", Public, Target::None, None),
+        e(
+            Method::POST,
+            "/login",
+            Public,
+            Target::None,
+            Some("_csrf={csrf}&org_code=alpha&login=13800000001&password=wrong{n}"),
+        ),
+        e(Method::GET, "/login/mfa", Public, Target::None, None),
+        e(
+            Method::POST,
+            "/login/mfa",
+            PendingSecondFactor,
+            Target::None,
+            Some("_csrf={csrf}&code=123456"),
+        ),
+        e(
+            Method::POST,
+            "/logout",
+            Public,
+            Target::None,
+            Some("_csrf={csrf}"),
+        ),
+        e(Method::GET, "/register", Public, Target::None, None),
+        e(
+            Method::POST,
+            "/register",
+            Public,
+            Target::None,
+            Some(
+                "_csrf={csrf}&org_name=%E6%96%B0{n}&org_code=webnew{n}&admin_name=%E7%8E%8B&admin_phone=13900000001&admin_password=Correct-Horse-Battery-Staple-{n}",
+            ),
+        ),
+        e(Method::GET, "/lang/{code}", Public, Target::None, None),
+        e(Method::GET, "/home", Roles(ALL), Target::None, None),
+        e(Method::GET, "/account", Roles(ALL), Target::None, None),
+        e(
+            Method::POST,
+            "/account/password",
+            Roles(ALL),
+            Target::None,
+            Some("_csrf={csrf}&current_password=not-it-{n}&new_password=Another-Strong-Phrase-{n}"),
+        ),
+        e(
+            Method::POST,
+            "/account/totp",
+            Roles(ALL),
+            Target::None,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/account/totp/confirm",
+            Roles(ALL),
+            Target::None,
+            Some("_csrf={csrf}&code=000000"),
+        ),
+        e(
+            Method::POST,
+            "/account/totp/remove",
+            Roles(ALL),
+            Target::None,
+            Some("_csrf={csrf}&password=x"),
+        ),
+        e(
+            Method::GET,
+            "/departments",
+            Roles(DIRECTORY_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/departments",
+            Roles(ADMIN),
+            Target::None,
+            Some("_csrf={csrf}&name=web{n}"),
+        ),
+        e(
+            Method::GET,
+            "/departments/{id}",
+            Roles(ADMIN),
+            Target::Department,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/departments/{id}",
+            Roles(ADMIN),
+            Target::Department,
+            Some("_csrf={csrf}&name=renamed{n}&parent_id="),
+        ),
+        e(
+            Method::POST,
+            "/departments/{id}/delete",
+            Roles(ADMIN),
+            Target::Department,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::GET,
+            "/people",
+            Roles(DIRECTORY_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/people",
+            Roles(ADMIN),
+            Target::None,
+            Some("_csrf={csrf}&name=web{n}&email=web{n}%40example.com"),
+        ),
+        e(Method::GET, "/people/new", Roles(ADMIN), Target::None, None),
+        e(
+            Method::GET,
+            "/people/{id}",
+            Roles(ADMIN),
+            Target::Person,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/people/{id}",
+            Roles(ADMIN),
+            Target::Person,
+            Some("_csrf={csrf}&name=edited{n}&email=edited{n}%40example.com"),
+        ),
+        e(
+            Method::POST,
+            "/people/{id}/disable",
+            Roles(ADMIN),
+            Target::Person,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/people/{id}/enable",
+            Roles(ADMIN),
+            Target::Person,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/people/{id}/password-reset",
+            Roles(ADMIN),
+            Target::Person,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::GET,
+            "/roles",
+            Roles(DIRECTORY_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/roles",
+            Roles(ADMIN),
+            Target::None,
+            Some("_csrf={csrf}&name=webrole{n}&permissions=people.read"),
+        ),
+        e(
+            Method::GET,
+            "/roles/{id}",
+            Roles(ADMIN),
+            Target::CustomRole,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/roles/{id}",
+            Roles(ADMIN),
+            Target::CustomRole,
+            Some("_csrf={csrf}&name=renamedrole{n}&permissions=seals.read"),
+        ),
+        e(
+            Method::POST,
+            "/roles/{id}/delete",
+            Roles(ADMIN),
+            Target::CustomRole,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::GET,
+            "/tokens",
+            Roles(TOKEN_MANAGERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/tokens",
+            Roles(TOKEN_MANAGERS),
+            Target::None,
+            Some("_csrf={csrf}&name=webtoken{n}&scopes=people.read"),
+        ),
+        e(
+            Method::POST,
+            "/tokens/{id}/revoke",
+            Roles(TOKEN_MANAGERS),
+            Target::Token,
+            Some("_csrf={csrf}"),
+        ),
+        e(Method::GET, "/audit", Roles(AUDITORS), Target::None, None),
     ]
+}
+
+/// The console answers with pages and redirects; name its refusals like the API's codes.
+fn page_verdict(answer: &crate::common::Answer) -> String {
+    let location = answer
+        .headers
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match answer.status.as_u16() {
+        303 | 302 | 307 if location.starts_with("/login/mfa") => "mfa_required".to_owned(),
+        // Sign-in that comes back here afterwards: the page needed a signed-in person.
+        303 | 302 | 307 if location.starts_with("/login?next=") => "unauthenticated".to_owned(),
+        403 => "forbidden".to_owned(),
+        404 => "not_found.page".to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The caller's form token: the console puts it in every form (the registration page
+/// always has one).
+async fn form_token(client: &Client) -> String {
+    let page = client.request(Method::GET, "/register", None).await;
+    let html = page.text.clone();
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("a form token on /register");
+    let end = html[start..]
+        .find('"')
+        .map(|i| start + i)
+        .expect("end of the token");
+    html[start..end].to_owned()
 }
 
 /// Error codes that mean "you may not" (as opposed to "you may, but this input is wrong").
@@ -480,16 +723,43 @@ async fn walk_matrix(world: World) {
                 Some(id) => expectation.path.replace("{id}", id),
                 None => expectation.path.to_owned(),
             };
+            let path = path.replace("{name}", "style.css").replace("{code}", "en");
             let n = world.next().to_string();
-            let body: Option<Value> = expectation.body.map(|text| {
-                serde_json::from_str(&text.replace("{n}", &n)).expect("sample body is JSON")
-            });
             let client = world.client_for(actor).await;
-            let answer = client
-                .request(expectation.method.clone(), &path, body)
-                .await;
+            let is_page = !(path.starts_with("/api/") || path == "/healthz" || path == "/readyz");
+            let answer = match (is_page, expectation.body) {
+                (false, body) => {
+                    let body: Option<Value> = body.map(|text| {
+                        serde_json::from_str(&text.replace("{n}", &n)).expect("sample body is JSON")
+                    });
+                    client
+                        .request(expectation.method.clone(), &path, body)
+                        .await
+                }
+                (true, None) => {
+                    client
+                        .request(expectation.method.clone(), &path, None)
+                        .await
+                }
+                (true, Some(form)) => {
+                    let csrf = form_token(&client).await;
+                    let form = form.replace("{n}", &n).replace("{csrf}", &csrf);
+                    client
+                        .send_raw(
+                            expectation.method.clone(),
+                            &path,
+                            form,
+                            Some("application/x-www-form-urlencoded"),
+                        )
+                        .await
+                }
+            };
             calls += 1;
-            let code = answer.code().to_owned();
+            let code = if is_page {
+                page_verdict(&answer)
+            } else {
+                answer.code().to_owned()
+            };
             let denied = is_denial(&code) || (target.is_some() && code.starts_with("not_found"));
             let outcome = format!(
                 "{} {} as {actor:?}: {} {code}",
@@ -507,7 +777,7 @@ async fn walk_matrix(world: World) {
                     }
                 }
                 (Allowed::Roles(_), Actor::SignedOut) => {
-                    if code != "unauthenticated" || answer.status != 401 {
+                    if code != "unauthenticated" || (!is_page && answer.status != 401) {
                         failures.push(format!("expected 401 unauthenticated: {outcome}"));
                     }
                 }

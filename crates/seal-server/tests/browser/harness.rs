@@ -40,7 +40,7 @@ const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 
 /// How long the `wait_for`-style helpers wait before failing the test.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
-/// The window a browser starts with (width, height).
+/// The viewport a browser starts with (width, height in CSS pixels).
 pub const DESKTOP: (u32, u32) = (1280, 800);
 /// The phone width for the second screenshot of a page.
 pub const PHONE_WIDTH: u32 = 390;
@@ -262,6 +262,9 @@ pub struct Browser {
     base: String,
     /// The WebDriver session, until it is closed.
     session: Option<String>,
+    /// How much taller the window is than its viewport (headless Chromium still counts
+    /// a frame around the page).
+    frame_height: u32,
     driver: Driver,
     /// Chromium's `--user-data-dir` and ChromeDriver's logs; removed last.
     _profile: tempfile::TempDir,
@@ -324,13 +327,22 @@ impl Browser {
             ),
         };
         let session = client.session_id().await.ok().flatten();
-        Some(Browser {
+        let mut browser = Browser {
             client,
             base: base.trim_end_matches('/').to_owned(),
             session,
+            frame_height: 0,
             driver,
             _profile: profile,
-        })
+        };
+        let window_height = match browser.client.get_window_size().await {
+            Ok((_, height)) => u32::try_from(height).unwrap_or(DESKTOP.1),
+            Err(error) => panic!("cannot read the window size: {error}"),
+        };
+        let (_, viewport_height) = browser.viewport().await;
+        browser.frame_height = window_height.saturating_sub(viewport_height);
+        browser.set_size(DESKTOP.0, DESKTOP.1).await;
+        Some(browser)
     }
 
     /// The fantoccini client, for anything the helpers do not cover.
@@ -338,9 +350,13 @@ impl Browser {
         &self.client
     }
 
-    /// The absolute URL of `path` on the server (`path` as is when it is absolute).
+    /// The absolute URL of `path` on the server (`path` as is when it is a whole URL:
+    /// `http:`, `https:`, `data:` or `about:`).
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
+        if ["http://", "https://", "data:", "about:"]
+            .iter()
+            .any(|scheme| path.starts_with(scheme))
+        {
             path.to_owned()
         } else {
             format!("{}{path}", self.base)
@@ -585,31 +601,35 @@ impl Browser {
         }
     }
 
-    /// Resizes the window to `width` × `height` CSS pixels.
+    /// Resizes the window so that the page's viewport is `width` × `height` CSS pixels.
     pub async fn set_size(&self, width: u32, height: u32) {
-        if let Err(error) = self.client.set_window_size(width, height).await {
-            panic!("cannot resize the window to {width}×{height}: {error}");
+        let window_height = height + self.frame_height;
+        if let Err(error) = self.client.set_window_size(width, window_height).await {
+            panic!("cannot resize the window to {width}×{window_height}: {error}");
         }
     }
 
-    /// Resizes the window to `width` pixels wide, keeping its height (390 for a phone).
+    /// Makes the viewport `width` pixels wide, keeping its height (390 for a phone).
     pub async fn set_width(&self, width: u32) {
-        let height = match self.client.get_window_size().await {
-            Ok((_, height)) => u32::try_from(height).unwrap_or(DESKTOP.1),
-            Err(error) => panic!("cannot read the window size: {error}"),
-        };
+        let (_, height) = self.viewport().await;
         self.set_size(width, height).await;
     }
 
-    /// The layout viewport's width in CSS pixels (`window.innerWidth`).
-    pub async fn viewport_width(&self) -> u64 {
-        self.js("return window.innerWidth;")
-            .await
-            .as_u64()
-            .expect("innerWidth is a number")
+    /// The viewport's size in CSS pixels (`window.innerWidth`, `window.innerHeight`).
+    pub async fn viewport(&self) -> (u32, u32) {
+        let size = self
+            .js("return [window.innerWidth, window.innerHeight];")
+            .await;
+        let dimension = |index: usize| {
+            size[index]
+                .as_u64()
+                .and_then(|value| u32::try_from(value).ok())
+                .unwrap_or_else(|| panic!("the viewport's size is not two numbers: {size}"))
+        };
+        (dimension(0), dimension(1))
     }
 
-    /// Saves what the window shows as `<target>/screenshots/<name>.png`; returns the path.
+    /// Saves what the viewport shows as `<target>/screenshots/<name>.png`; returns the path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = match self.client.screenshot().await {
             Ok(png) => png,
@@ -628,16 +648,10 @@ impl Browser {
         path
     }
 
-    /// Saves the whole page at the current width: the window is made as tall as the page
+    /// Saves the whole page at the current width: the viewport is made as tall as the page
     /// (at most 6000 px) for the shot, then set back.
     pub async fn screenshot_full(&self, name: &str) -> PathBuf {
-        let (width, height) = match self.client.get_window_size().await {
-            Ok((width, height)) => (
-                u32::try_from(width).unwrap_or(DESKTOP.0),
-                u32::try_from(height).unwrap_or(DESKTOP.1),
-            ),
-            Err(error) => panic!("cannot read the window size: {error}"),
-        };
+        let (width, height) = self.viewport().await;
         let page = self
             .js("return Math.ceil(document.documentElement.scrollHeight);")
             .await
