@@ -5,6 +5,7 @@
 //! cheap.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use seal_core::audit::Actor;
@@ -85,6 +86,10 @@ struct CachedPrincipal {
 pub struct AuthCache {
     entries: RwLock<HashMap<String, CachedPrincipal>>,
     latest_request: Mutex<HashMap<String, Timestamp>>,
+    /// Bumped by every [`AuthCache::clear`]. A principal read from the database is cached
+    /// only if no clear happened while it was being read, so a change that commits during
+    /// the read cannot be undone by a stale entry.
+    generation: AtomicU64,
 }
 
 impl AuthCache {
@@ -92,8 +97,17 @@ impl AuthCache {
         self.entries.read().ok()?.get(key).cloned()
     }
 
-    fn put(&self, key: String, value: CachedPrincipal) {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Caches `value` unless the cache was cleared since `generation` was read.
+    fn put(&self, key: String, value: CachedPrincipal, generation: u64) {
         if let Ok(mut entries) = self.entries.write() {
+            // Checked under the write lock, which `clear` also takes.
+            if self.generation() != generation {
+                return;
+            }
             if entries.len() >= CACHE_LIMIT {
                 entries.clear();
             }
@@ -117,6 +131,7 @@ impl AuthCache {
     /// Forgets every cached principal.
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
             entries.clear();
         }
     }
@@ -143,21 +158,36 @@ impl App {
                 retry_after_seconds,
             })?;
 
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let org = tx.org_by_code(&org_code).await?;
-        let credentials = match &org {
-            Some(org) => tx.credentials_by_login(org.id, &login).await?,
-            None => None,
+        // Read and verify outside any write transaction: argon2 takes tens of milliseconds
+        // and must not hold SQLite's write lock while it runs.
+        let (org, read_credentials) = {
+            let mut tx = self.store().read().await?;
+            let org = tx.org_by_code(&org_code).await?;
+            let credentials = match &org {
+                Some(org) => tx.credentials_by_login(org.id, &login).await?,
+                None => None,
+            };
+            tx.commit().await?;
+            (org, credentials)
         };
         let password_ok = self
             .hasher()
             .verify(
                 &request.password,
-                credentials.as_ref().map(|c| c.password_hash.as_str()),
+                read_credentials.as_ref().map(|c| c.password_hash.as_str()),
             )
             .await?;
-        let (Some(org), Some(credentials), true) = (org.as_ref(), credentials, password_ok) else {
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        // The password was checked against what was read; it must still be the current one.
+        let credentials = match (&org, &read_credentials, password_ok) {
+            (Some(org), Some(read), true) => tx
+                .credentials(org.id, read.person_id)
+                .await?
+                .filter(|now| now.password_hash == read.password_hash),
+            _ => None,
+        };
+        let (Some(org), Some(credentials)) = (org.as_ref(), credentials) else {
             let org_id = org.as_ref().map(|o| o.id);
             record(
                 &mut tx,
@@ -398,6 +428,7 @@ impl App {
             self.auth_cache().note_request(&hash, now);
             return Ok(hit.principal);
         }
+        let generation = self.auth_cache().generation();
         let session = self
             .store()
             .session(&hash)
@@ -432,6 +463,7 @@ impl App {
                 session_created_at: session.created_at,
                 last_seen_at: last_seen,
             },
+            generation,
         );
         Ok(principal)
     }
@@ -446,6 +478,7 @@ impl App {
         {
             return Ok(hit.principal);
         }
+        let generation = self.auth_cache().generation();
         let token = self
             .store()
             .api_token_by_hash(&hash)
@@ -477,6 +510,7 @@ impl App {
                 session_created_at: now,
                 last_seen_at: now,
             },
+            generation,
         );
         Ok(principal)
     }
@@ -528,27 +562,10 @@ impl App {
         context: &RequestContext,
     ) -> Result<NewSession, AppError> {
         let permit = policy::own_account(principal)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let credentials = tx
-            .credentials(permit.org(), permit.person())
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        if !self
-            .hasher()
-            .verify(current, Some(&credentials.password_hash))
-            .await?
-        {
-            return Err(AppError::invalid(
-                "current_password",
-                Invalid::WrongPassword,
-            ));
-        }
-        let person = tx
-            .person(permit.org(), permit.person())
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        let personal = personal_words(&person, principal.org.code.as_str());
+        let checked = self
+            .verify_own_password(&permit, current, "current_password", context)
+            .await?;
+        let personal = personal_words(&principal.person, principal.org.code.as_str());
         let personal: Vec<&str> = personal.iter().map(String::as_str).collect();
         check_strength(new, &personal)
             .map_err(|p| AppError::invalid("new_password", Invalid::Password(p)))?;
@@ -556,6 +573,18 @@ impl App {
             return Err(AppError::invalid("new_password", Invalid::SameAsCurrent));
         }
         let hash = self.hasher().hash(new).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let unchanged = tx
+            .credentials(permit.org(), permit.person())
+            .await?
+            .is_some_and(|c| c.password_hash == checked.password_hash);
+        if !unchanged {
+            return Err(AppError::invalid(
+                "current_password",
+                Invalid::WrongPassword,
+            ));
+        }
         tx.set_password(permit.org(), permit.person(), &hash, false, now)
             .await?;
         tx.delete_sessions_of(permit.org(), permit.person()).await?;
@@ -574,6 +603,52 @@ impl App {
         tx.commit().await?;
         self.auth_cache().clear();
         Ok(session)
+    }
+
+    /// Checks the caller's own password (to confirm a change to their account) outside any
+    /// write transaction, rate-limited like sign-in; a wrong one is audited.
+    async fn verify_own_password(
+        &self,
+        permit: &policy::Permit,
+        password: &str,
+        field: &'static str,
+        context: &RequestContext,
+    ) -> Result<seal_store::Credentials, AppError> {
+        self.limiter()
+            .check(
+                Some(&format!("password|{}", permit.person())),
+                &context.source,
+            )
+            .map_err(|retry_after_seconds| AppError::RateLimited {
+                retry_after_seconds,
+            })?;
+        let credentials = {
+            let mut tx = self.store().read().await?;
+            let found = tx.credentials(permit.org(), permit.person()).await?;
+            tx.commit().await?;
+            found.ok_or(AppError::Unauthenticated)?
+        };
+        if self
+            .hasher()
+            .verify(password, Some(&credentials.password_hash))
+            .await?
+        {
+            return Ok(credentials);
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        record_by(
+            &mut tx,
+            permit,
+            now,
+            context,
+            "auth.password_check_failed",
+            person_subject(permit.person()),
+            vec![],
+        )
+        .await?;
+        tx.commit().await?;
+        Err(AppError::invalid(field, Invalid::WrongPassword))
     }
 
     /// Starts TOTP enrolment: a new secret, not yet in force until confirmed with a code.
@@ -699,22 +774,13 @@ impl App {
         context: &RequestContext,
     ) -> Result<(), AppError> {
         let permit = policy::own_account(principal)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let credentials = tx
-            .credentials(permit.org(), permit.person())
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        if !credentials.totp_enabled {
+        if !principal.person.totp_enabled {
             return Err(AppError::Conflict(crate::error::Conflict::TotpNotEnabled));
         }
-        if !self
-            .hasher()
-            .verify(password, Some(&credentials.password_hash))
-            .await?
-        {
-            return Err(AppError::invalid("password", Invalid::WrongPassword));
-        }
+        self.verify_own_password(&permit, password, "password", context)
+            .await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
         tx.set_totp(permit.org(), permit.person(), None, false)
             .await?;
         tx.replace_recovery_codes(permit.person(), &[]).await?;

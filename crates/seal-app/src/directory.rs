@@ -87,9 +87,9 @@ impl std::fmt::Debug for PersonInput {
 }
 
 /// A person just created, with the temporary password when one was generated.
-#[derive(Debug)]
 pub struct CreatedPerson {
     pub person: PersonRecord,
+    pub roles: Vec<RoleRecord>,
     pub temporary_password: Option<String>,
 }
 
@@ -133,6 +133,18 @@ fn parse_permissions(keys: &[String]) -> Result<PermissionSet, AppError> {
     Ok(set)
 }
 
+impl std::fmt::Debug for CreatedPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedPerson")
+            .field("person", &self.person)
+            .field(
+                "temporary_password",
+                &self.temporary_password.as_ref().map(|_| "[redacted]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 impl App {
     // ----- departments ---------------------------------------------------------------
 
@@ -160,6 +172,7 @@ impl App {
             DepartmentName::parse(name).map_err(|e| AppError::invalid("name", Invalid::Text(e)))?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let all = tx.departments(permit.org()).await?;
         check_parent_and_name(&all, None, parent, &name)?;
         let department = DepartmentRecord {
@@ -198,6 +211,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::DepartmentsManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let all = tx.departments(permit.org()).await?;
         let mut department = all
             .iter()
@@ -255,6 +269,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::DepartmentsManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let department = tx
             .department(permit.org(), id)
             .await?
@@ -344,6 +359,7 @@ impl App {
         let password_hash = self.hasher().hash(&password).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         for login in [
             phone.clone().map(Login::Phone),
             email.clone().map(Login::Email),
@@ -397,6 +413,7 @@ impl App {
         tx.commit().await?;
         Ok(CreatedPerson {
             person,
+            roles,
             temporary_password,
         })
     }
@@ -412,6 +429,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::PeopleManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let mut person = existing_person(&mut tx, &permit, id).await?;
         managed_person_roles(&mut tx, principal, &permit, id).await?;
         if let Some(name) = &update.name {
@@ -479,9 +497,11 @@ impl App {
         role_ids: &[RoleId],
         context: &RequestContext,
     ) -> Result<PersonView, AppError> {
-        let permit = policy::authorize(principal, Permission::PeopleManage)?;
+        // A session only: role changes are how rights move; tokens do not move them.
+        let permit = policy::authorize_interactive(principal, Permission::PeopleManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let person = existing_person(&mut tx, &permit, id).await?;
         let roles = resolve_roles(&mut tx, &permit, role_ids).await?;
         check_role_change(principal, &roles)?;
@@ -524,6 +544,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::PeopleManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let person = existing_person(&mut tx, &permit, id).await?;
         if person.status == PersonStatus::Active {
             let roles = managed_person_roles(&mut tx, principal, &permit, id).await?;
@@ -531,6 +552,7 @@ impl App {
             tx.set_person_status(permit.org(), id, PersonStatus::Disabled, now)
                 .await?;
             let ended = tx.delete_sessions_of(permit.org(), id).await?;
+            let revoked = tx.revoke_api_tokens_of(permit.org(), id, now).await?;
             record_by(
                 &mut tx,
                 &permit,
@@ -538,7 +560,10 @@ impl App {
                 context,
                 "person.disabled",
                 person_subject(id),
-                vec![("sessions_ended", ended.to_string())],
+                vec![
+                    ("sessions_ended", ended.to_string()),
+                    ("tokens_revoked", revoked.to_string()),
+                ],
             )
             .await?;
         }
@@ -557,6 +582,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::PeopleManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let person = existing_person(&mut tx, &permit, id).await?;
         managed_person_roles(&mut tx, principal, &permit, id).await?;
         if person.status == PersonStatus::Disabled {
@@ -587,15 +613,18 @@ impl App {
         id: PersonId,
         context: &RequestContext,
     ) -> Result<String, AppError> {
-        let permit = policy::authorize(principal, Permission::PeopleManage)?;
+        // A session only: a leaked integration token must not mint passwords for others.
+        let permit = policy::authorize_interactive(principal, Permission::PeopleManage)?;
         let temporary = secrets::temporary_password();
         let hash = self.hasher().hash(&temporary).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         existing_person(&mut tx, &permit, id).await?;
         managed_person_roles(&mut tx, principal, &permit, id).await?;
         tx.set_password(permit.org(), id, &hash, true, now).await?;
         let ended = tx.delete_sessions_of(permit.org(), id).await?;
+        let revoked = tx.revoke_api_tokens_of(permit.org(), id, now).await?;
         record_by(
             &mut tx,
             &permit,
@@ -603,7 +632,10 @@ impl App {
             context,
             "person.password_reset",
             person_subject(id),
-            vec![("sessions_ended", ended.to_string())],
+            vec![
+                ("sessions_ended", ended.to_string()),
+                ("tokens_revoked", revoked.to_string()),
+            ],
         )
         .await?;
         tx.commit().await?;
@@ -634,6 +666,7 @@ impl App {
         policy::check_grant(principal, permissions)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         if tx.role_name_taken(permit.org(), &name, None).await? {
             return Err(AppError::Conflict(Conflict::RoleNameTaken));
         }
@@ -674,6 +707,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::RolesManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let mut role = tx
             .role(permit.org(), id)
             .await?
@@ -737,6 +771,7 @@ impl App {
         let permit = policy::authorize(principal, Permission::RolesManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let role = tx
             .role(permit.org(), id)
             .await?

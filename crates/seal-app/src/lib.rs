@@ -91,13 +91,19 @@ struct Inner {
 }
 
 impl App {
-    pub fn new(store: Store, blobs: Blobs, clock: Arc<dyn Clock>, settings: AppSettings) -> App {
-        let hasher = PasswordHasher::new(settings.argon2_memory_kib, settings.argon2_iterations);
+    /// Fails when the settings cannot work (argon2 costs out of range).
+    pub fn new(
+        store: Store,
+        blobs: Blobs,
+        clock: Arc<dyn Clock>,
+        settings: AppSettings,
+    ) -> Result<App, AppError> {
+        let hasher = PasswordHasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?;
         let limiter = LoginLimiter::new(
             settings.login_attempts_per_account_per_minute,
             settings.login_attempts_per_address_per_minute,
         );
-        App {
+        Ok(App {
             inner: Arc::new(Inner {
                 store,
                 blobs,
@@ -107,7 +113,7 @@ impl App {
                 limiter,
                 settings,
             }),
-        }
+        })
     }
 
     pub fn store(&self) -> &Store {

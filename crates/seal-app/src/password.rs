@@ -61,15 +61,20 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    pub fn new(memory_kib: u32, iterations: u32) -> Self {
-        let params = Params::new(memory_kib, iterations, 1, None).unwrap_or_default();
+    /// Fails on costs argon2 refuses (instead of silently using others).
+    pub fn new(memory_kib: u32, iterations: u32) -> Result<Self, AppError> {
+        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| {
+            AppError::Internal(format!(
+                "argon2 costs (memory {memory_kib} KiB, {iterations} iterations): {e}"
+            ))
+        })?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let salt = SaltString::generate(&mut OsRng);
         let dummy_hash = argon2
             .hash_password(crate::secrets::token_128().as_bytes(), &salt)
             .map(|h| h.to_string())
-            .unwrap_or_default();
-        Self { argon2, dummy_hash }
+            .map_err(|e| AppError::Internal(format!("argon2: {e}")))?;
+        Ok(Self { argon2, dummy_hash })
     }
 
     /// Hashes on a blocking thread (argon2 takes tens of milliseconds by design).
@@ -143,7 +148,11 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_and_verifies() {
-        let hasher = PasswordHasher::new(1024, 1);
+        let hasher = PasswordHasher::new(1024, 1).unwrap();
+        assert!(
+            PasswordHasher::new(1, 1).is_err(),
+            "argon2 needs at least 8 KiB per lane"
+        );
         let hash = hasher
             .hash("correct horse battery staple")
             .await

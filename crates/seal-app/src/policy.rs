@@ -10,8 +10,8 @@ use seal_store::{OrgRecord, PersonRecord, RoleRecord};
 
 use crate::AppError;
 
-/// How the principal proved who they are.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How the principal proved who they are. `Debug` hides the CSRF token.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A browser session; `token_hash` identifies it, `csrf_token` must accompany writes.
     Session {
@@ -20,6 +20,15 @@ pub enum Credential {
     },
     /// An API token, limited to its scopes.
     ApiToken { id: ApiTokenId },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Session { .. } => f.write_str("Session"),
+            Credential::ApiToken { id } => write!(f, "ApiToken({id})"),
+        }
+    }
 }
 
 /// An authenticated caller, with what authentication read about them (their record,

@@ -9,8 +9,8 @@ use totp_rs::{Builder, Secret, Totp};
 
 use crate::AppError;
 
-/// What a person needs to add Sealkeeper to an authenticator app.
-#[derive(Clone, Debug)]
+/// What a person needs to add Sealkeeper to an authenticator app. `Debug` hides the secret.
+#[derive(Clone)]
 pub struct Enrolment {
     /// Base32 secret, for typing by hand.
     pub secret: String,
@@ -18,6 +18,12 @@ pub struct Enrolment {
     pub url: String,
     /// The URL as a QR code, an SVG document.
     pub qr_svg: String,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment { secret: [redacted], .. }")
+    }
 }
 
 pub fn new_secret() -> String {

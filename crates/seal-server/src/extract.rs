@@ -116,7 +116,9 @@ where
                     .headers
                     .get("x-forwarded-for")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.split(',').next())
+                    // The entry our own proxy appended is the last; earlier ones are whatever
+                    // the client sent and cannot be believed.
+                    .and_then(|v| v.rsplit(',').next())
                     .map(|v| v.trim().to_owned())
             })
             .flatten()

@@ -91,7 +91,8 @@ pub async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Sta
     };
     let store = Store::connect(&config.database_url(), &options).await?;
     let blobs = Blobs::open(&config.blob_config())?;
-    Ok(App::new(store, blobs, clock, config.app_settings()))
+    App::new(store, blobs, clock, config.app_settings())
+        .map_err(|e| StartError::Config(config::ConfigError::Invalid(e.to_string())))
 }
 
 /// The whole HTTP service for `app`.
@@ -125,7 +126,27 @@ pub fn router(app: App, config: &Config) -> Router {
         ))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(language))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            answer_panic,
+        ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// A handler that panicked (a bug): logged, and answered like any other internal error.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = detail, "a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "服务器内部错误，已记录，请稍后重试。",
+        "Internal server error; it was logged. Please try again later.",
+    )
+    .into_response()
 }
 
 /// Unknown addresses: a JSON error under `/api/`, a page elsewhere.

@@ -11,8 +11,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-/// Where blobs live.
-#[derive(Clone, Debug)]
+/// Where blobs live. `Debug` hides the S3 secret key.
+#[derive(Clone)]
 pub enum BlobConfig {
     /// A folder on this machine (created when missing).
     Local { root: std::path::PathBuf },
@@ -27,6 +27,30 @@ pub enum BlobConfig {
         /// Allow plain HTTP endpoints (for a local MinIO).
         allow_http: bool,
     },
+}
+
+impl std::fmt::Debug for BlobConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlobConfig::Local { root } => f.debug_struct("Local").field("root", root).finish(),
+            BlobConfig::S3 {
+                bucket,
+                region,
+                endpoint,
+                access_key_id,
+                allow_http,
+                ..
+            } => f
+                .debug_struct("S3")
+                .field("bucket", bucket)
+                .field("region", region)
+                .field("endpoint", endpoint)
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &"[redacted]")
+                .field("allow_http", allow_http)
+                .finish(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

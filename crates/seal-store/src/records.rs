@@ -44,8 +44,8 @@ pub struct PersonRecord {
     pub updated_at: Timestamp,
 }
 
-/// What is needed to create a person.
-#[derive(Clone, Debug)]
+/// What is needed to create a person. `Debug` hides the password hash.
+#[derive(Clone)]
 pub struct NewPerson {
     pub id: PersonId,
     pub org_id: OrgId,
@@ -56,6 +56,17 @@ pub struct NewPerson {
     pub password_hash: String,
     pub must_change_password: bool,
     pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for NewPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPerson")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("name", &self.name)
+            .field("password_hash", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 /// A person's secrets, read only to check them.

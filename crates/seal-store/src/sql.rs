@@ -777,6 +777,24 @@ impl Tx {
         Ok(())
     }
 
+    /// Revokes every live API token of a person (disabled, password reset); returns how many.
+    pub async fn revoke_api_tokens_of(
+        &mut self,
+        org: OrgId,
+        person: PersonId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND person_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now.as_millis())
+        .bind(org.to_string())
+        .bind(person.to_string())
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     // ----- recovery codes ------------------------------------------------------------
 
     /// Replaces a person's recovery codes with new ones (hashes only).

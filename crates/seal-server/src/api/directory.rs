@@ -185,11 +185,10 @@ pub async fn create_person(
         .app
         .create_person(&principal, &input, &context)
         .await?;
-    let view = state.app.get_person(&principal, created.person.id).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedPersonDto {
-            person: PersonDto::new(&view.person, Some(&view.roles)),
+            person: PersonDto::new(&created.person, Some(&created.roles)),
             temporary_password: created.temporary_password,
         }),
     ))

@@ -516,8 +516,7 @@ pub async fn create_person(
     match state.app.create_person(principal, &input, &context).await {
         Ok(created) => match created.temporary_password {
             Some(secret) => {
-                let view = state.app.get_person(principal, created.person.id).await?;
-                let shown = form_of(&view.person, &view.roles);
+                let shown = form_of(&created.person, &created.roles);
                 person_form_page(
                     &state,
                     &page,

@@ -39,7 +39,7 @@ const DEFAULT_CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 
 /// How long the `wait_for`-style helpers wait before failing the test.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// The viewport a browser starts with (width, height in CSS pixels).
 pub const DESKTOP: (u32, u32) = (1280, 800);
 /// The phone width for the second screenshot of a page.

@@ -27,7 +27,9 @@ async fn healthz_renders_in_chromium_with_screenshots() {
         return;
     };
 
-    browser.goto("/healthz").await;
+    browser.goto("/healthz?from=browser").await;
+    browser.wait_for_path("/healthz?from=browser").await;
+    assert_eq!(browser.client().title().await.unwrap_or_default(), "");
     let body = browser.text_of("body").await;
     assert!(
         body.contains(r#""status":"ok""#),
@@ -39,6 +41,7 @@ async fn healthz_renders_in_chromium_with_screenshots() {
     let languages = browser.js("return navigator.languages;").await;
     assert_eq!(languages[0], "zh-CN", "navigator.languages = {languages}");
 
+    assert_eq!(browser.path().await, "/healthz?from=browser");
     assert_eq!(browser.viewport().await, DESKTOP);
     let desktop = browser.screenshot("smoke-healthz").await;
     assert_eq!(png_size(&desktop), DESKTOP, "{}", desktop.display());
