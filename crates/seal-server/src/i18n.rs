@@ -249,6 +249,93 @@ mod tests {
     use axum::http::HeaderValue;
 
     #[test]
+    fn both_catalogs_have_exactly_the_same_keys() {
+        let zh = catalog::parse(catalog::ZH_SOURCE);
+        let en = catalog::parse(catalog::EN_SOURCE);
+        assert!(zh.len() > 100, "the Chinese catalog did not parse");
+        let only_zh: Vec<_> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
+        let only_en: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
+        assert!(only_zh.is_empty(), "keys missing in en.toml: {only_zh:?}");
+        assert!(
+            only_en.is_empty(),
+            "keys missing in zh-CN.toml: {only_en:?}"
+        );
+        for (key, text) in zh.iter().chain(en.iter()) {
+            assert!(!text.trim().is_empty(), "empty text for {key}");
+        }
+    }
+
+    /// Every key the pages use is in the catalog: literal keys in templates and in the
+    /// console's code, and the keys made from role and permission names.
+    #[test]
+    fn every_key_used_is_in_the_catalog() {
+        let zh = catalog::parse(catalog::ZH_SOURCE);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut used = std::collections::BTreeSet::new();
+        let mut sources = Vec::new();
+        for folder in ["templates", "src/web"] {
+            for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+                sources.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+            }
+        }
+        let areas = [
+            "app",
+            "layout",
+            "nav",
+            "login",
+            "mfa",
+            "register",
+            "home",
+            "account",
+            "departments",
+            "people",
+            "roles",
+            "tokens",
+            "audit",
+            "action",
+            "field",
+            "hint",
+            "status",
+            "filter",
+            "pagination",
+            "flash",
+            "error",
+        ];
+        for source in &sources {
+            for piece in source.split('"').skip(1).step_by(2) {
+                let area = piece.split('.').next().unwrap_or_default();
+                let looks_like_key = piece.contains('.')
+                    && areas.contains(&area)
+                    && piece
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+                    && ![".html", ".js", ".css"]
+                        .iter()
+                        .any(|ext| piece.ends_with(ext));
+                if looks_like_key {
+                    used.insert(piece.to_owned());
+                }
+            }
+        }
+        for role in seal_core::role::BuiltinRole::ALL {
+            used.insert(format!("role.{}", role.key()));
+        }
+        for permission in seal_core::permission::Permission::ALL {
+            used.insert(format!("permission.{}", permission.key()));
+        }
+        assert!(
+            used.len() > 150,
+            "found only {} keys: is the scan broken?",
+            used.len()
+        );
+        let missing: Vec<_> = used.iter().filter(|k| !zh.contains_key(*k)).collect();
+        assert!(
+            missing.is_empty(),
+            "keys used but missing from the catalogs: {missing:?}"
+        );
+    }
+
+    #[test]
     fn language_from_header() {
         let mut headers = HeaderMap::new();
         assert_eq!(Lang::from_headers(&headers), Lang::Zh);

@@ -27,7 +27,7 @@ fn hex_prefix(hash: &[u8; 32]) -> String {
 }
 
 /// A static file of the console.
-#[utoipa::path(get, path = "/assets/{name}", tag = "web", params(("name" = String, Path, description = "style.css or app.js")),
+#[utoipa::path(get, path = "/assets/{name}", tag = "web", params(("name" = String, Path, description = "style.css, app.js or favicon.svg")),
     responses((status = 200, description = "The file"), (status = 304, description = "Not modified"), (status = 404, description = "No such file")))]
 pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
     let Some(file) = Assets::get(&name) else {
@@ -45,6 +45,7 @@ pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
     let content_type = match name.rsplit('.').next() {
         Some("css") => "text/css; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",
     };
     let mut response = (StatusCode::OK, file.data.into_owned()).into_response();

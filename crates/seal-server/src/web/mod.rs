@@ -84,6 +84,7 @@ pub struct Chrome {
     pub here: String,
     pub css_href: String,
     pub js_href: String,
+    pub icon_href: String,
 }
 
 /// The navigation, showing only what the person may use.
@@ -204,6 +205,7 @@ impl Page {
             here: self.here.clone(),
             css_href: assets::versioned("style.css"),
             js_href: assets::versioned("app.js"),
+            icon_href: assets::versioned("favicon.svg"),
         }
     }
 }
@@ -401,6 +403,7 @@ impl IntoResponse for PageError {
                 here: "/".to_owned(),
                 css_href: assets::versioned("style.css"),
                 js_href: assets::versioned("app.js"),
+                icon_href: assets::versioned("favicon.svg"),
             },
             heading: t.get(heading),
             message: t.get(message),

@@ -11,5 +11,6 @@
 #[allow(dead_code)]
 #[path = "../api/common.rs"]
 mod common;
+mod console;
 mod harness;
 mod smoke;
