@@ -327,3 +327,111 @@ async fn role_value(browser: &Browser, label: &str) -> String {
         .map(str::to_owned)
         .unwrap_or_else(|| panic!("no role {label}"))
 }
+
+#[tokio::test]
+async fn destructive_actions_ask_first_and_tokens_and_passwords_work_from_the_console() {
+    let Some((server, browser)) = harness::start().await else {
+        return;
+    };
+    register(&browser).await;
+
+    // Deleting a department asks first: the confirm button appears only after opening.
+    browser.goto("/departments").await;
+    browser.fill("#f-name", "临时部门").await;
+    browser
+        .click("form[action='/departments'] button[type=submit]")
+        .await;
+    browser.wait_for_text(".flash", "部门已创建").await;
+    browser.click("table a.button").await;
+    browser.wait_for("details.confirm").await;
+    let confirm = "details.confirm button[type=submit]";
+    let visible = browser
+        .js(&format!(
+            "return document.querySelector({confirm:?}).checkVisibility();"
+        ))
+        .await;
+    assert_eq!(
+        visible, false,
+        "the confirming button is hidden until asked for"
+    );
+    browser.click("details.confirm summary").await;
+    browser.screenshots("department-delete-confirm").await;
+    browser.click(confirm).await;
+    browser.wait_for_text(".flash", "部门已删除").await;
+    assert!(browser.text_of("main").await.contains("还没有部门"));
+
+    // Disable and re-enable a person from their page.
+    browser.goto("/people/new").await;
+    browser.fill("#f-name", "周临时").await;
+    browser.fill("#f-email", "zhou@example.com").await;
+    browser
+        .click("form[action='/people'] button[type=submit]")
+        .await;
+    let temporary = browser.text_of("#temporary-password").await;
+    assert_eq!(
+        temporary.len(),
+        19,
+        "a generated temporary password is shown once: {temporary}"
+    );
+    browser.click("form[action$='/disable'] summary").await;
+    browser
+        .click("form[action$='/disable'] details button")
+        .await;
+    browser.wait_for_text(".flash", "账号已停用").await;
+    assert!(browser.text_of("main").await.contains("已停用"));
+    browser.click("form[action$='/enable'] button").await;
+    browser.wait_for_text(".flash", "账号已重新启用").await;
+
+    // An API token: the secret is shown once, then it can be revoked.
+    browser.goto("/tokens").await;
+    browser.fill("#f-name", "财务系统集成").await;
+    browser
+        .click("input[name=scopes][value='people.read']")
+        .await;
+    browser
+        .click("form[action='/tokens'] button[type=submit]")
+        .await;
+    let secret = browser.text_of("#token-secret").await;
+    assert!(secret.starts_with("skt_"), "{secret}");
+    browser.screenshots("tokens").await;
+    browser.click("form[action$='/revoke'] summary").await;
+    browser
+        .click("form[action$='/revoke'] details button")
+        .await;
+    browser.wait_for_text(".flash", "令牌已吊销").await;
+    assert!(
+        !browser.exists("#token-secret").await,
+        "the secret is never shown again"
+    );
+
+    // Change the password: a weak one is refused with the reason next to the field.
+    browser.goto("/account").await;
+    browser.fill("#f-current_password", ADMIN_PASSWORD).await;
+    browser.fill("#f-new_password", "password123").await;
+    browser
+        .click("form[action='/account/password'] button")
+        .await;
+    let error = browser.wait_for_text(".field.invalid .error", "密码").await;
+    assert!(error.contains("容易被猜到"), "{error}");
+    browser.fill("#f-current_password", ADMIN_PASSWORD).await;
+    browser
+        .fill("#f-new_password", "Lantern-印章-Harbour-Quiet")
+        .await;
+    browser
+        .click("form[action='/account/password'] button")
+        .await;
+    browser.wait_for_text(".flash", "密码已修改").await;
+    sign_out(&browser).await;
+    sign_in(
+        &browser,
+        "acme",
+        "13800000001",
+        "Lantern-印章-Harbour-Quiet",
+    )
+    .await;
+    browser.wait_for_path("/home").await;
+
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+    server.stop().await;
+}
