@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::Context;
-use crate::web::directory::{PermissionChoice, page_href, permission_label};
-use crate::web::{Chrome, FieldErrors, Page, PageError, redirect_with_flash, render};
+use crate::web::directory::{PermissionChoice, permission_label};
+use crate::web::{Chrome, FieldErrors, Page, PageError, Pager, redirect_with_flash, render};
 
 pub struct TokenRow {
     pub id: String,
@@ -181,11 +181,7 @@ struct AuditPage {
     action: String,
     from: String,
     until: String,
-    total: i64,
-    page_number: i64,
-    page_count: i64,
-    prev_href: Option<String>,
-    next_href: Option<String>,
+    pager: Pager,
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -263,7 +259,6 @@ pub async fn audit(
             .cloned()
             .unwrap_or_else(|| actor.to_owned())
     };
-    let page_count = ((total + list_page.size - 1) / list_page.size).max(1);
     let pairs = [
         ("person_id", form.person_id.as_str()),
         ("action", form.action.as_str()),
@@ -275,6 +270,7 @@ pub async fn audit(
         .map(|(k, v)| (k.trim_start_matches("person:").to_owned(), v.clone()))
         .collect();
     people.sort_by(|a, b| a.1.cmp(&b.1));
+    let pager = Pager::new("/audit", &pairs, list_page, total);
     render(&AuditPage {
         chrome: page.chrome("audit.title"),
         events: events
@@ -296,16 +292,10 @@ pub async fn audit(
             .collect(),
         people,
         errors,
-        prev_href: (list_page.number > 1)
-            .then(|| page_href("/audit", &pairs, list_page.number - 1)),
-        next_href: (list_page.number < page_count)
-            .then(|| page_href("/audit", &pairs, list_page.number + 1)),
         person_id: form.person_id,
         action: form.action,
         from: form.from,
         until: form.until,
-        total,
-        page_number: list_page.number,
-        page_count,
+        pager,
     })
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::Context;
-use crate::web::{Chrome, FieldErrors, Page, PageError, Tr, redirect_with_flash, render};
+use crate::web::{Chrome, FieldErrors, Page, PageError, Pager, Tr, redirect_with_flash, render};
 
 /// A role's name as people read it: built-in roles in the reader's language.
 pub fn role_label(t: Tr, role: &RoleRecord) -> String {
@@ -283,11 +283,7 @@ struct PeoplePage {
     department_id: String,
     role_id: String,
     status: String,
-    total: i64,
-    page_number: i64,
-    page_count: i64,
-    prev_href: Option<String>,
-    next_href: Option<String>,
+    pager: Pager,
 }
 
 #[derive(Deserialize, Default)]
@@ -301,16 +297,6 @@ pub struct PeopleQuery {
     #[serde(default)]
     status: String,
     page: Option<i64>,
-}
-
-/// Builds `?query` links for pagination, keeping the filters.
-pub fn page_href(base: &str, pairs: &[(&str, &str)], page: i64) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
-        query.append_pair(key, value);
-    }
-    query.append_pair("page", &page.to_string());
-    format!("{base}?{}", query.finish())
 }
 
 /// People, searched, filtered and paginated.
@@ -337,13 +323,13 @@ pub async fn people(
         .map(|d| (d.id, d.name.as_str().to_owned()))
         .collect();
     let roles = state.app.list_roles(principal).await?;
-    let page_count = ((total + list_page.size - 1) / list_page.size).max(1);
     let pairs = [
         ("q", query.q.as_str()),
         ("department_id", query.department_id.as_str()),
         ("role_id", query.role_id.as_str()),
         ("status", query.status.as_str()),
     ];
+    let pager = Pager::new("/people", &pairs, list_page, total);
     render(&PeoplePage {
         chrome: page.chrome("people.title"),
         can_manage: principal.permissions.contains(Permission::PeopleManage),
@@ -373,17 +359,11 @@ pub async fn people(
             .iter()
             .map(|r| (r.id.to_string(), role_label(page.t, r)))
             .collect(),
-        prev_href: (list_page.number > 1)
-            .then(|| page_href("/people", &pairs, list_page.number - 1)),
-        next_href: (list_page.number < page_count)
-            .then(|| page_href("/people", &pairs, list_page.number + 1)),
         q: query.q,
         department_id: query.department_id,
         role_id: query.role_id,
         status: query.status,
-        total,
-        page_number: list_page.number,
-        page_count,
+        pager,
     })
 }
 

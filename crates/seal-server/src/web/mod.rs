@@ -210,6 +210,42 @@ impl Page {
     }
 }
 
+/// Where a paginated list stands, and the links to its neighbours (filters kept).
+pub struct Pager {
+    pub number: i64,
+    pub count: i64,
+    pub total: i64,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
+}
+
+impl Pager {
+    /// `pairs` are the list's filters, carried into the neighbours' links.
+    pub fn new(
+        base: &str,
+        pairs: &[(&str, &str)],
+        page: seal_app::directory::Page,
+        total: i64,
+    ) -> Pager {
+        let count = ((total + page.size - 1) / page.size).max(1);
+        let href = |number: i64| {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (key, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+                query.append_pair(key, value);
+            }
+            query.append_pair("page", &number.to_string());
+            format!("{base}?{}", query.finish())
+        };
+        Pager {
+            number: page.number,
+            count,
+            total,
+            prev_href: (page.number > 1).then(|| href(page.number - 1)),
+            next_href: (page.number < count).then(|| href(page.number + 1)),
+        }
+    }
+}
+
 /// Renders a template as a page.
 pub fn render(template: &impl Template) -> Result<Response, PageError> {
     let html = template
