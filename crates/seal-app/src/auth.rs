@@ -381,6 +381,24 @@ impl App {
         Ok(None)
     }
 
+    /// Deletes sessions that can no longer be used (idle or absolute timeout passed, second
+    /// factor never given). Housekeeping, run periodically by the server; expired sessions
+    /// are already refused when presented, so this only keeps the table small.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, AppError> {
+        let now = self.now();
+        let settings = self.settings();
+        // last_seen_at may lag the latest request by up to a minute (see AuthCache).
+        let seen_before = now.plus_seconds(-(settings.session_idle_seconds + TOUCH_EVERY_SECONDS));
+        let created_before = now.plus_seconds(-settings.session_absolute_seconds);
+        let pending_before = now.plus_seconds(-settings.mfa_pending_seconds);
+        let mut tx = self.store().write().await?;
+        let deleted = tx
+            .delete_expired_sessions(seen_before, created_before, pending_before)
+            .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     /// Ends the caller's session.
     pub async fn logout(
         &self,

@@ -242,10 +242,8 @@ impl From<AppError> for ApiError {
                 error.0.retry_after = Some(retry_after_seconds);
                 error
             }
-            AppError::Store(seal_store::StoreError::Database(sqlx_error))
-                if is_pool_timeout(&sqlx_error) =>
-            {
-                tracing::error!(error = %sqlx_error, "database unavailable");
+            AppError::Store(seal_store::StoreError::Busy(cause)) => {
+                tracing::error!(error = %cause, "database busy or unreachable");
                 ApiError::new(
                     S::SERVICE_UNAVAILABLE,
                     "unavailable",
@@ -257,10 +255,6 @@ impl From<AppError> for ApiError {
             AppError::Internal(message) => internal(&message),
         }
     }
-}
-
-fn is_pool_timeout(error: &seal_store::SqlxError) -> bool {
-    matches!(error, seal_store::SqlxError::PoolTimedOut)
 }
 
 fn internal(cause: &dyn std::fmt::Display) -> ApiError {

@@ -164,13 +164,32 @@ pub struct RunningServer {
     pub app: App,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    housekeeping: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) {
+        self.housekeeping.abort();
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+    }
+}
+
+/// How often expired sessions are deleted.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// Periodic housekeeping: deletes expired sessions every [`HOUSEKEEPING_EVERY`].
+async fn housekeeping(app: App) {
+    let mut ticks = tokio::time::interval(HOUSEKEEPING_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match app.purge_expired_sessions().await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired sessions deleted"),
+            Err(error) => tracing::warn!(%error, "deleting expired sessions failed"),
+        }
     }
 }
 
@@ -198,11 +217,13 @@ pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, Star
             })
             .await
     });
+    let housekeeping = tokio::spawn(housekeeping(app.clone()));
     Ok(RunningServer {
         addr,
         app,
         shutdown,
         task,
+        housekeeping,
     })
 }
 

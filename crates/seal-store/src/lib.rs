@@ -45,17 +45,34 @@ pub enum StoreError {
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("migrations failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
+    /// The database is there but cannot serve now (no free connection in time, the
+    /// connection dropped, SQLite busy past its timeout): worth retrying shortly.
+    #[error("the database is busy or unreachable: {0}")]
+    Busy(String),
     #[error("database error: {0}")]
-    Database(sqlx::Error),
+    Database(String),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-            _ => StoreError::Database(error),
+            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) after the busy timeout.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6")) => {
+                StoreError::Busy(error.to_string())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Busy(error.to_string())
+            }
+            _ => StoreError::Database(error.to_string()),
         }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(error.to_string())
     }
 }
 
@@ -194,4 +211,3 @@ fn describe_connect_error(error: &sqlx::Error) -> String {
         other => other.to_string(),
     }
 }
-pub use sqlx::Error as SqlxError;

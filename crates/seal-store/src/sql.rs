@@ -712,6 +712,28 @@ impl Tx {
         Ok(result.rows_affected())
     }
 
+    // ----- housekeeping ------------------------------------------------------------
+
+    /// Deletes sessions last seen before `seen_before`, created before `created_before`,
+    /// or still waiting for a second factor since before `pending_before`. Returns how many.
+    pub async fn delete_expired_sessions(
+        &mut self,
+        seen_before: Timestamp,
+        created_before: Timestamp,
+        pending_before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2 \
+             OR (mfa_pending = 1 AND created_at < $3)",
+        )
+        .bind(seen_before.as_millis())
+        .bind(created_before.as_millis())
+        .bind(pending_before.as_millis())
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     // ----- API tokens ----------------------------------------------------------------
 
     pub async fn insert_api_token(

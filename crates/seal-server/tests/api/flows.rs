@@ -3450,3 +3450,34 @@ async fn a_temporary_password_must_be_changed_before_anything_else() {
     check(&newcomer.get("/api/v1/people").await, StatusCode::OK);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn housekeeping_deletes_expired_sessions_and_keeps_live_ones() {
+    let server = TestServer::spawn().await;
+    let _admin = server.register("tidy").await;
+    let mut stale = server.client();
+    check(
+        &stale.login("tidy", "13800000001", PASSWORD).await,
+        StatusCode::OK,
+    );
+    let app = server.server.as_ref().expect("running").app.clone();
+    // Nothing is old enough yet.
+    assert_eq!(app.purge_expired_sessions().await.expect("purge"), 0);
+
+    // Thirty-two idle minutes later both sessions are past the idle timeout (plus the
+    // minute of slack for last-seen times not yet written); a new one is not.
+    server.clock.advance_seconds(32 * 60);
+    let mut fresh = server.client();
+    check(
+        &fresh.login("tidy", "13800000001", PASSWORD).await,
+        StatusCode::OK,
+    );
+    assert_eq!(app.purge_expired_sessions().await.expect("purge"), 2);
+    check_error(
+        &stale.get("/api/v1/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    check(&fresh.get("/api/v1/me").await, StatusCode::OK);
+    server.stop().await;
+}
