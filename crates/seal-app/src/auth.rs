@@ -766,9 +766,7 @@ impl App {
         }
         tx.set_totp(permit.org(), permit.person(), Some(secret), true)
             .await?;
-        let codes: Vec<String> = (0..10).map(|_| secrets::recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| secrets::digest(c)).collect();
-        tx.replace_recovery_codes(permit.person(), &hashes).await?;
+        let codes = new_recovery_codes(&mut tx, permit.person()).await?;
         record_by(
             &mut tx,
             &permit,
@@ -781,6 +779,46 @@ impl App {
         .await?;
         tx.commit().await?;
         self.auth_cache().clear();
+        Ok(codes)
+    }
+
+    /// How many unused recovery codes the caller has left.
+    pub async fn recovery_codes_left(&self, principal: &Principal) -> Result<i64, AppError> {
+        let permit = policy::own_account_read(principal);
+        let mut tx = self.store().read().await?;
+        let left = tx.unused_recovery_codes(permit.person()).await?;
+        tx.commit().await?;
+        Ok(left)
+    }
+
+    /// Replaces the caller's recovery codes with ten new ones, after checking the
+    /// password; the old ones stop working. Shown once.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        principal: &Principal,
+        password: &str,
+        context: &RequestContext,
+    ) -> Result<Vec<String>, AppError> {
+        let permit = policy::own_account(principal)?;
+        if !principal.person.totp_enabled {
+            return Err(AppError::Conflict(crate::error::Conflict::TotpNotEnabled));
+        }
+        self.verify_own_password(&permit, password, "password", context)
+            .await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let codes = new_recovery_codes(&mut tx, permit.person()).await?;
+        record_by(
+            &mut tx,
+            &permit,
+            now,
+            context,
+            "auth.recovery_codes_replaced",
+            person_subject(permit.person()),
+            vec![],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(codes)
     }
 
@@ -850,6 +888,14 @@ pub(crate) async fn insert_session(
 
 pub(crate) fn person_subject(person: PersonId) -> String {
     format!("person:{person}")
+}
+
+/// Ten fresh recovery codes for `person`, replacing any before; only digests are stored.
+async fn new_recovery_codes(tx: &mut Tx, person: PersonId) -> Result<Vec<String>, AppError> {
+    let codes: Vec<String> = (0..10).map(|_| secrets::recovery_code()).collect();
+    let hashes: Vec<String> = codes.iter().map(|c| secrets::digest(c)).collect();
+    tx.replace_recovery_codes(person, &hashes).await?;
+    Ok(codes)
 }
 
 /// How the account is named in the authenticator app: login and organisation code.

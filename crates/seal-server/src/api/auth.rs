@@ -169,6 +169,23 @@ pub async fn confirm_totp(
     Ok(Json(RecoveryCodesDto { recovery_codes }))
 }
 
+/// Replaces the caller's recovery codes with ten new ones (the password confirms it);
+/// the old ones stop working. Shown once.
+#[utoipa::path(post, path = "/api/v1/me/totp/recovery-codes", tag = "auth", request_body = PasswordBody,
+    responses((status = 200, body = RecoveryCodesDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Context(context): Context,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<Json<RecoveryCodesDto>, ApiError> {
+    let recovery_codes = state
+        .app
+        .regenerate_recovery_codes(&principal, &body.password, &context)
+        .await?;
+    Ok(Json(RecoveryCodesDto { recovery_codes }))
+}
+
 /// Turns TOTP off (the password confirms it).
 #[utoipa::path(delete, path = "/api/v1/me/totp", tag = "auth", request_body = PasswordBody,
     responses((status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]

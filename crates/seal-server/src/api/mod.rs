@@ -73,6 +73,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::change_password))
         .routes(routes!(auth::start_totp, auth::remove_totp))
         .routes(routes!(auth::confirm_totp))
+        .routes(routes!(auth::regenerate_recovery_codes))
         .routes(routes!(
             directory::list_departments,
             directory::create_department
@@ -113,6 +114,7 @@ fn web_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::start_totp))
         .routes(routes!(account::confirm_totp))
         .routes(routes!(account::remove_totp))
+        .routes(routes!(account::regenerate_recovery_codes))
         .routes(routes!(home::home))
         .routes(routes!(
             directory::departments,

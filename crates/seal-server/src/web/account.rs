@@ -301,6 +301,8 @@ struct AccountPage {
     totp_enabled: bool,
     enrolment: Option<Enrolment>,
     recovery_codes: Option<Vec<String>>,
+    /// Unused recovery codes, when TOTP is on.
+    recovery_codes_left: i64,
     password_errors: FieldErrors,
     totp_errors: FieldErrors,
 }
@@ -313,6 +315,7 @@ impl AccountPage {
             totp_enabled: principal.person.totp_enabled,
             enrolment: None,
             recovery_codes: None,
+            recovery_codes_left: 0,
             password_errors: FieldErrors::default(),
             totp_errors: FieldErrors::default(),
         }
@@ -321,9 +324,47 @@ impl AccountPage {
 
 /// The person's own account: password, second factor, language.
 #[utoipa::path(get, path = "/account", tag = "web", responses((status = 200, description = "HTML page")))]
-pub async fn account(page: Page) -> Result<Response, PageError> {
+pub async fn account(State(state): State<AppState>, page: Page) -> Result<Response, PageError> {
     let principal = page.require()?;
-    render(&AccountPage::new(&page, principal))
+    let mut view = AccountPage::new(&page, principal);
+    if view.totp_enabled {
+        view.recovery_codes_left = state.app.recovery_codes_left(principal).await?;
+    }
+    render(&view)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RecoveryForm {
+    recovery_password: String,
+}
+
+/// Replaces the recovery codes and shows the new ones once.
+#[utoipa::path(post, path = "/account/totp/recovery-codes", tag = "web", responses((status = 200, description = "The new codes, or the page again with errors")))]
+pub async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    page: Page,
+    Context(context): Context,
+    Form(form): Form<RecoveryForm>,
+) -> Result<Response, PageError> {
+    let principal = page.require()?;
+    let mut view = AccountPage::new(&page, principal);
+    match state
+        .app
+        .regenerate_recovery_codes(principal, &form.recovery_password, &context)
+        .await
+    {
+        Ok(codes) => {
+            view.recovery_codes_left = codes.len() as i64;
+            view.recovery_codes = Some(codes);
+        }
+        Err(error) => {
+            view.totp_errors = FieldErrors::from_app(error, &[("password", "recovery_password")])?;
+            if view.totp_enabled {
+                view.recovery_codes_left = state.app.recovery_codes_left(principal).await?;
+            }
+        }
+    }
+    render(&view)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -3481,3 +3481,68 @@ async fn housekeeping_deletes_expired_sessions_and_keeps_live_ones() {
     check(&fresh.get("/api/v1/me").await, StatusCode::OK);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn recovery_codes_can_be_replaced_and_the_old_ones_stop_working() {
+    let server = TestServer::spawn().await;
+    let admin = server.register("codes").await;
+    let enrolment = admin.post("/api/v1/me/totp", json!({})).await;
+    check(&enrolment, StatusCode::OK);
+    let secret = text(&enrolment.body["secret"]);
+    let confirmed = admin
+        .post(
+            "/api/v1/me/totp/confirm",
+            json!({"code": totp_code(&secret, server.unix_seconds())}),
+        )
+        .await;
+    check(&confirmed, StatusCode::OK);
+    let old_code = text(&confirmed.body["recovery_codes"][0]);
+
+    // A wrong password replaces nothing.
+    let refused = admin
+        .post(
+            "/api/v1/me/totp/recovery-codes",
+            json!({"password": "not the password"}),
+        )
+        .await;
+    check_field(
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid.password.wrong",
+        "password",
+    );
+    let replaced = admin
+        .post(
+            "/api/v1/me/totp/recovery-codes",
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    check(&replaced, StatusCode::OK);
+    let new_codes: Vec<String> = replaced.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(new_codes.len(), 10);
+    assert!(!new_codes.contains(&old_code));
+
+    // At sign-in the old code is refused and a new one accepted.
+    let mut phone = server.client();
+    let pending = phone.login("codes", "13800000001", PASSWORD).await;
+    assert_eq!(pending.body["mfa_required"], true);
+    check_error(
+        &phone
+            .post("/api/v1/auth/mfa", json!({"code": old_code}))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "bad_second_factor",
+    );
+    check(
+        &phone
+            .post("/api/v1/auth/mfa", json!({"code": new_codes[3]}))
+            .await,
+        StatusCode::OK,
+    );
+    server.stop().await;
+}

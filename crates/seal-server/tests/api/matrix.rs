@@ -139,6 +139,13 @@ fn expectations() -> Vec<Expectation> {
             Some(r#"{"code":"000000"}"#),
         ),
         e(
+            Method::POST,
+            "/api/v1/me/totp/recovery-codes",
+            Roles(ALL),
+            Target::None,
+            Some(r#"{"password":"not it"}"#),
+        ),
+        e(
             Method::DELETE,
             "/api/v1/me/totp",
             Roles(ALL),
@@ -366,6 +373,13 @@ fn expectations() -> Vec<Expectation> {
             Roles(ALL),
             Target::None,
             Some("_csrf={csrf}&password=x"),
+        ),
+        e(
+            Method::POST,
+            "/account/totp/recovery-codes",
+            Roles(ALL),
+            Target::None,
+            Some("_csrf={csrf}&recovery_password=x"),
         ),
         e(
             Method::GET,
