@@ -118,17 +118,20 @@ pub struct RoleInput {
     pub permissions: Option<Vec<String>>,
 }
 
-fn parse_permissions(keys: &[String]) -> Result<PermissionSet, AppError> {
+/// Parses permission keys given in request `field`; at least one is needed.
+pub(crate) fn parse_permissions(
+    field: &'static str,
+    keys: &[String],
+) -> Result<PermissionSet, AppError> {
     let set = keys
         .iter()
         .map(|key| {
-            Permission::parse(key.trim()).ok_or_else(|| {
-                AppError::invalid("permissions", Invalid::UnknownPermission(key.clone()))
-            })
+            Permission::parse(key.trim())
+                .ok_or_else(|| AppError::invalid(field, Invalid::UnknownPermission(key.clone())))
         })
         .collect::<Result<PermissionSet, _>>()?;
     if set.is_empty() {
-        return Err(AppError::invalid("permissions", Invalid::NoPermissions));
+        return Err(AppError::invalid(field, Invalid::NoPermissions));
     }
     Ok(set)
 }
@@ -662,7 +665,10 @@ impl App {
         let permit = policy::authorize(principal, Permission::RolesManage)?;
         let name = RoleName::parse(input.name.as_deref().unwrap_or_default())
             .map_err(|e| AppError::invalid("name", Invalid::Text(e)))?;
-        let permissions = parse_permissions(input.permissions.as_deref().unwrap_or_default())?;
+        let permissions = parse_permissions(
+            "permissions",
+            input.permissions.as_deref().unwrap_or_default(),
+        )?;
         policy::check_grant(principal, permissions)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
@@ -727,7 +733,7 @@ impl App {
         }
         let mut permissions = old_permissions;
         if let Some(keys) = &input.permissions {
-            permissions = parse_permissions(keys)?;
+            permissions = parse_permissions("permissions", keys)?;
             policy::check_grant(principal, permissions)?;
         }
         role.kind = RoleKind::Custom(permissions);

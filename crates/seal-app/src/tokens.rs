@@ -2,7 +2,7 @@
 //! once at creation, revocable; only their SHA-256 is stored.
 
 use seal_core::ids::ApiTokenId;
-use seal_core::permission::{Permission, PermissionSet};
+use seal_core::permission::Permission;
 use seal_core::text;
 use seal_store::ApiTokenRecord;
 
@@ -41,21 +41,9 @@ impl App {
         let permit = policy::authorize_interactive(principal, Permission::TokensManage)?;
         let name = text::bounded(name, NAME_MAX_LEN)
             .map_err(|e| AppError::invalid("name", Invalid::Text(e)))?;
-        let mut set = PermissionSet::EMPTY;
-        for key in scopes {
-            let permission = Permission::parse(key.trim()).ok_or_else(|| {
-                AppError::invalid("scopes", Invalid::UnknownPermission(key.clone()))
-            })?;
-            if !principal.permissions.contains(permission) {
-                return Err(AppError::invalid(
-                    "scopes",
-                    Invalid::ScopeNotHeld(permission),
-                ));
-            }
-            set.insert(permission);
-        }
-        if set.is_empty() {
-            return Err(AppError::invalid("scopes", Invalid::NoPermissions));
+        let set = crate::directory::parse_permissions("scopes", scopes)?;
+        if let Some(missing) = set.iter().find(|p| !principal.permissions.contains(*p)) {
+            return Err(AppError::invalid("scopes", Invalid::ScopeNotHeld(missing)));
         }
         let now = self.now();
         let secret = secrets::api_token_secret();

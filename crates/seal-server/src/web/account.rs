@@ -99,13 +99,7 @@ pub async fn login(
         }
         Err(error) => {
             let mut errors = FieldErrors::from_app(error, &[])?;
-            if let Some(message) = errors
-                .general
-                .take()
-                .or_else(|| errors.get("login").map(str::to_owned))
-            {
-                errors.general = Some(message);
-            }
+            errors.promote("login");
             render(&LoginPage {
                 chrome: page.chrome("login.title"),
                 errors,
@@ -168,9 +162,7 @@ pub async fn mfa(
         Err(seal_app::AppError::Unauthenticated) => Err(PageError::SignIn { next }),
         Err(error) => {
             let mut errors = FieldErrors::from_app(error, &[])?;
-            if errors.general.is_none() {
-                errors.general = errors.get("code").map(str::to_owned);
-            }
+            errors.promote("code");
             render(&MfaPage {
                 chrome: page.chrome("mfa.title"),
                 errors,

@@ -632,9 +632,7 @@ async fn person_action(
             let principal = page.require()?;
             let view = state.app.get_person(principal, id).await?;
             let mut errors = errors;
-            if errors.general.is_none() {
-                errors.general = errors.get("roles").map(str::to_owned);
-            }
+            errors.promote("roles");
             person_form_page(
                 state,
                 page,
@@ -924,9 +922,7 @@ pub async fn delete_role(
         Ok(()) => Ok(redirect_with_flash("/roles", "flash.role_deleted", true)),
         Err(error) => {
             let mut errors = FieldErrors::from_app(error, &[])?;
-            if errors.general.is_none() {
-                errors.general = errors.get("roles").map(str::to_owned);
-            }
+            errors.promote("roles");
             role_edit_page(&state, &page, id, errors, None).await
         }
     }

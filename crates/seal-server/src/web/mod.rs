@@ -302,22 +302,19 @@ impl FieldErrors {
     /// Takes a use-case error: refusals become a [`PageError`], input problems become
     /// field errors (shown next to their field, with the entered values kept).
     pub fn from_app(error: AppError, aliases: &[(&str, &str)]) -> Result<FieldErrors, PageError> {
-        match error {
-            AppError::Unauthenticated => {
-                return Err(PageError::SignIn {
-                    next: "/home".to_owned(),
-                });
-            }
-            AppError::MfaRequired => return Err(PageError::SecondFactor),
-            AppError::Forbidden | AppError::SessionRequired | AppError::Escalation(_) => {
-                return Err(PageError::Forbidden);
-            }
-            AppError::NotFound(_) => return Err(PageError::NotFound),
-            AppError::PasswordChangeRequired => return Err(PageError::ChangePassword),
-            AppError::Store(_) | AppError::Internal(_) => {
-                return Err(PageError::Internal(error.to_string()));
-            }
-            _ => {}
+        // Refusals and failures are pages of their own, mapped in one place.
+        let is_input_problem = matches!(
+            error,
+            AppError::Invalid { .. }
+                | AppError::Conflict(_)
+                | AppError::SeparationOfDuties(_)
+                | AppError::BadCredentials
+                | AppError::BadSecondFactor
+                | AppError::AccountDisabled
+                | AppError::RateLimited { .. }
+        );
+        if !is_input_problem {
+            return Err(PageError::from(error));
         }
         let lang = i18n::current();
         let api = *ApiError::from(error).0;
@@ -338,6 +335,14 @@ impl FieldErrors {
             None => errors.general = Some(message),
         }
         Ok(errors)
+    }
+
+    /// Shows the error of `field` as the form's general message when there is none
+    /// (for forms that show one message above the fields).
+    pub fn promote(&mut self, field: &str) {
+        if self.general.is_none() {
+            self.general = self.get(field).map(str::to_owned);
+        }
     }
 
     /// Adds an error for `field`.
