@@ -63,6 +63,27 @@ uuid_id!(
     ApiTokenId
 );
 
+uuid_id!(
+    /// A seal in an organisation's registry.
+    SealId
+);
+uuid_id!(
+    /// A seal-use application (用印申请工单).
+    ApplicationId
+);
+uuid_id!(
+    /// A document attached to an application.
+    DocumentId
+);
+uuid_id!(
+    /// An approval flow (a seal's own or the organisation's default).
+    FlowId
+);
+uuid_id!(
+    /// A grant: what an approved application allows at a device or signer.
+    GrantId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

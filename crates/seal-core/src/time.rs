@@ -22,6 +22,11 @@ impl Timestamp {
         Self(self.0.saturating_add(seconds.saturating_mul(1000)))
     }
 
+    /// The calendar year (UTC) this instant falls in.
+    pub fn year(self) -> i64 {
+        civil_from_days(self.0.div_euclid(86_400_000)).0
+    }
+
     /// Whole seconds from `earlier` to `self` (negative when `earlier` is later).
     pub const fn seconds_since(self, earlier: Timestamp) -> i64 {
         (self.0 - earlier.0) / 1000
@@ -192,6 +197,14 @@ mod tests {
 
     #[test]
     fn arithmetic() {
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-12-31T23:59:59Z")
+                .unwrap()
+                .year(),
+            2026
+        );
+        assert_eq!(Timestamp::parse_rfc3339("2027-01-01").unwrap().year(), 2027);
+        assert_eq!(Timestamp::from_millis(-1).year(), 1969);
         let t = Timestamp::from_millis(10_000);
         assert_eq!(t.plus_seconds(5).as_millis(), 15_000);
         assert_eq!(t.plus_seconds(5).seconds_since(t), 5);
