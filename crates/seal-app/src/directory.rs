@@ -62,6 +62,9 @@ pub struct DepartmentUpdate {
     pub name: Option<String>,
     /// `Some(None)` moves it to the top level.
     pub parent: Option<Option<DepartmentId>>,
+    /// `Some(None)` clears the head; the head must be an active person of the
+    /// organisation.
+    pub head: Option<Option<PersonId>>,
 }
 
 /// A new person, from the admin's form.
@@ -183,6 +186,7 @@ impl App {
             org_id: permit.org(),
             parent,
             name,
+            head: None,
             created_at: now,
         };
         tx.insert_department(&department).await?;
@@ -223,6 +227,19 @@ impl App {
             .ok_or(AppError::NotFound(Entity::Department))?;
         let old_name = department.name.clone();
         let old_parent = department.parent;
+        let old_head = department.head;
+        if let Some(head) = update.head {
+            if let Some(person) = head {
+                let active = tx
+                    .person(permit.org(), person)
+                    .await?
+                    .is_some_and(|p| p.status == PersonStatus::Active);
+                if !active {
+                    return Err(AppError::invalid("head", Invalid::UnknownPerson));
+                }
+            }
+            department.head = head;
+        }
         if let Some(name) = &update.name {
             department.name = DepartmentName::parse(name)
                 .map_err(|e| AppError::invalid("name", Invalid::Text(e)))?;
@@ -231,12 +248,24 @@ impl App {
             department.parent = parent;
         }
         check_parent_and_name(&all, Some(id), department.parent, &department.name)?;
-        tx.update_department(permit.org(), id, &department.name, department.parent)
-            .await?;
+        tx.update_department(
+            permit.org(),
+            id,
+            &department.name,
+            department.parent,
+            department.head,
+        )
+        .await?;
         let mut details = vec![];
         if department.name != old_name {
             details.push(("name", department.name.as_str().to_owned()));
             details.push(("old_name", old_name.as_str().to_owned()));
+        }
+        if department.head != old_head {
+            details.push((
+                "head",
+                department.head.map(|p| p.to_string()).unwrap_or_default(),
+            ));
         }
         if department.parent != old_parent {
             details.push((

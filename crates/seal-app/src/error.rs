@@ -1,7 +1,10 @@
 //! Errors of the use cases, named by meaning. The server maps each to one HTTP status
 //! and a stable code, with messages in Chinese and English.
 
+use seal_core::application::{LifecycleError, WindowError};
 use seal_core::department::TreeError;
+use seal_core::flow::{DecisionError, FlowError, ResolveError};
+use seal_core::seal::{FactorRuleError, SealStatus, ShapeError, StatusChangeError};
 use seal_core::org::{OrgCodeError, UsccError};
 use seal_core::permission::Permission;
 use seal_core::sod::SodViolation;
@@ -37,10 +40,62 @@ pub enum Invalid {
     UnknownRole,
     /// An unknown department id.
     UnknownDepartment,
+    /// An unknown or disabled person named in a field (a head, a keeper, an approver).
+    UnknownPerson,
+    /// A seal's keeper must hold the seal-keeper permission (`seals.keep`).
+    NotAKeeper,
+    /// A key that is not one of the allowed values (seal kind, type, stamp kind …).
+    UnknownKey(String),
+    Shape(ShapeError),
+    Level,
+    FilingCode,
+    Factors(FactorRuleError),
+    Count,
+    /// Not a date or date-time.
+    Date,
+    Window(WindowError),
+    Flow(FlowError),
+    /// An unknown seal (in this organisation).
+    UnknownSeal,
+    /// An unknown flow (in this organisation).
+    UnknownFlow,
+    /// An uploaded document was refused.
+    Document(DocumentProblem),
+    /// A rejection needs a comment saying why.
+    CommentRequired,
+    /// A webhook endpoint URL that is not acceptable.
+    WebhookUrl(seal_core::webhook::UrlError),
+    /// An event kind that does not exist or cannot be subscribed to.
+    UnknownEventKind(String),
+    /// A webhook endpoint needs at least one event kind.
+    NoEventKinds,
+    /// A filing-target kind that does not exist.
+    UnknownFilingTarget(String),
+    /// A webhook secret not in the `whsec_` + base64 (24 to 64 bytes) format.
+    WebhookSecret,
+    /// A delivery status that does not exist.
+    UnknownDeliveryStatus(String),
 }
 
-/// What already exists or still depends on the thing being changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why an uploaded document was refused (from its content, never its name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocumentProblem {
+    Empty,
+    TooLarge { max_bytes: usize },
+    /// Not a PDF, PNG or JPEG.
+    UnsupportedType,
+    /// Looks like a PDF, PNG or JPEG but does not parse.
+    Malformed,
+    TooManyPages { pages: u32, max: u32 },
+    Encrypted,
+    ImageTooLarge,
+    /// The application already holds the most documents allowed.
+    TooManyDocuments { max: usize },
+}
+
+/// What already exists or still depends on the thing being changed, or a state that
+/// does not allow the change.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Conflict {
     OrgCodeTaken,
     UsccTaken,
@@ -62,6 +117,28 @@ pub enum Conflict {
     TotpNotEnabled,
     /// A concurrent request wrote the same unique value first.
     Duplicate,
+    /// A disabled webhook endpoint receives no events, test events included.
+    WebhookDisabled,
+    FlowNameTaken,
+    /// The flow is the own flow of this many seals.
+    FlowInUse {
+        seals: i64,
+    },
+    /// The seal's status does not allow applications or use.
+    SealNotUsable(SealStatus),
+    SealStatusChange(StatusChangeError),
+    /// The application's status does not allow this.
+    Lifecycle(LifecycleError),
+    /// The review does not accept this decision.
+    Decision(DecisionError),
+    /// The flow cannot decide this application.
+    Resolve(ResolveError),
+    /// Neither the seal nor the organisation has an approval flow.
+    NoFlow,
+    /// Submitting needs at least one document.
+    NoDocuments,
+    /// The grant is no longer active.
+    GrantNotActive,
 }
 
 /// The kind of thing that was not found (in the caller's organisation).
@@ -72,6 +149,13 @@ pub enum Entity {
     Person,
     Role,
     ApiToken,
+    Webhook,
+    WebhookDelivery,
+    Seal,
+    Flow,
+    Application,
+    Document,
+    Grant,
 }
 
 #[derive(Debug, thiserror::Error)]

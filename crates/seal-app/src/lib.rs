@@ -6,19 +6,23 @@
 //! [`policy::Principal`] with [`App::authenticate_session`] or
 //! [`App::authenticate_token`]) and convert shapes; every decision is made here.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod flows;
 pub mod orgs;
 pub mod password;
 pub mod policy;
 pub mod ratelimit;
+pub mod seals;
 pub mod secrets;
 pub mod tokens;
 pub mod totp;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -55,6 +59,19 @@ pub struct AppSettings {
     pub argon2_iterations: u32,
     /// Issuer shown in authenticator apps.
     pub totp_issuer: String,
+    /// Let webhook endpoints use `http://` and loopback, private or link-local targets
+    /// (for tests, or a filing system on the unit's own network).
+    pub webhooks_allow_private_targets: bool,
+    /// The longest time window an application may ask for, in days.
+    pub application_max_window_days: i64,
+    /// The largest document accepted, in bytes.
+    pub document_max_bytes: usize,
+    /// The most pages a PDF document may have.
+    pub document_max_pages: u32,
+    /// The most documents one application may hold.
+    pub documents_per_application: usize,
+    /// Approvers are reminded when a step has waited this many seconds.
+    pub approval_reminder_seconds: i64,
 }
 
 impl Default for AppSettings {
@@ -69,6 +86,12 @@ impl Default for AppSettings {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             totp_issuer: "Sealkeeper".to_owned(),
+            webhooks_allow_private_targets: false,
+            application_max_window_days: 90,
+            document_max_bytes: 20 * 1024 * 1024,
+            document_max_pages: 500,
+            documents_per_application: 20,
+            approval_reminder_seconds: 24 * 3600,
         }
     }
 }
@@ -88,6 +111,11 @@ struct Inner {
     hasher: PasswordHasher,
     auth_cache: AuthCache,
     limiter: LoginLimiter,
+    /// The seal image renderer, loaded from the system fonts on first use (the error
+    /// text when no CJK font is installed).
+    seal_renderer: std::sync::OnceLock<Result<Arc<seal_docs::seal_image::SealRenderer>, String>>,
+    /// Wakes the webhook delivery worker when deliveries were enqueued.
+    webhook_wake: tokio::sync::Notify,
 }
 
 impl App {
@@ -112,6 +140,8 @@ impl App {
                 auth_cache: AuthCache::default(),
                 limiter,
                 settings,
+                webhook_wake: tokio::sync::Notify::new(),
+                seal_renderer: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -132,6 +162,11 @@ impl App {
         self.inner.clock.now()
     }
 
+    /// The application's clock, for forms that suggest times (e.g. an application's window).
+    pub fn clock_now(&self) -> seal_core::time::Timestamp {
+        self.inner.clock.now()
+    }
+
     pub(crate) fn hasher(&self) -> &PasswordHasher {
         &self.inner.hasher
     }
@@ -142,6 +177,12 @@ impl App {
 
     pub(crate) fn limiter(&self) -> &LoginLimiter {
         &self.inner.limiter
+    }
+
+    /// Notified when webhook deliveries were enqueued; the worker waits on it between
+    /// polls (see [`App::wake_webhook_worker`]).
+    pub fn webhook_wake(&self) -> &tokio::sync::Notify {
+        &self.inner.webhook_wake
     }
 
     /// Whether the database answers.

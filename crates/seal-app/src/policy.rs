@@ -112,6 +112,21 @@ pub fn authorize(principal: &Principal, permission: Permission) -> Result<Permit
     })
 }
 
+/// A permit for the first of `permissions` the principal holds: for reads open to
+/// several kinds of participant (an application is read by its applicant, approvers,
+/// keeper and readers-of-all; the use case then checks which one the caller is).
+pub fn authorize_any(
+    principal: &Principal,
+    permissions: &[Permission],
+) -> Result<Permit, AppError> {
+    let held = permissions
+        .iter()
+        .copied()
+        .find(|p| principal.permissions.contains(*p))
+        .ok_or(AppError::Forbidden)?;
+    authorize(principal, held)
+}
+
 /// A permit for a write that also needs an interactive session (issuing tokens).
 pub fn authorize_interactive(
     principal: &Principal,

@@ -86,6 +86,22 @@ impl StepName {
     }
 }
 
+/// A flow's name, 1–40 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FlowName(String);
+
+impl FlowName {
+    pub const MAX_LEN: usize = 40;
+
+    pub fn parse(input: &str) -> Result<Self, TextError> {
+        text::bounded(input, Self::MAX_LEN).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One step of a flow.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Step {

@@ -84,6 +84,15 @@ uuid_id!(
     GrantId
 );
 
+uuid_id!(
+    /// A webhook endpoint of an organisation.
+    WebhookId
+);
+uuid_id!(
+    /// One event's delivery to one webhook endpoint.
+    WebhookDeliveryId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,3 +21,4 @@ pub mod seal;
 pub mod sod;
 pub mod text;
 pub mod time;
+pub mod webhook;

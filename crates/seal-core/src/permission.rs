@@ -37,10 +37,12 @@ pub enum Permission {
     DevicesManage,
     /// Acknowledge and resolve alarms.
     AlarmsHandle,
+    /// Register webhook endpoints and filing targets, see and replay their deliveries.
+    WebhooksManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::OrgManage,
         Permission::DepartmentsManage,
         Permission::PeopleRead,
@@ -56,6 +58,7 @@ impl Permission {
         Permission::ApplicationsReadAll,
         Permission::DevicesManage,
         Permission::AlarmsHandle,
+        Permission::WebhooksManage,
     ];
 
     pub const fn key(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Permission {
             Permission::ApplicationsReadAll => "applications.read_all",
             Permission::DevicesManage => "devices.manage",
             Permission::AlarmsHandle => "alarms.handle",
+            Permission::WebhooksManage => "webhooks.manage",
         }
     }
 
@@ -107,6 +111,7 @@ impl Permission {
                 | Permission::AuditRead
                 | Permission::SealsManage
                 | Permission::DevicesManage
+                | Permission::WebhooksManage
         )
     }
 
@@ -193,6 +198,14 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), Permission::ALL.len());
         assert_eq!(Permission::parse("root"), None);
+    }
+
+    #[test]
+    fn webhooks_manage_writes_and_administers() {
+        let p = Permission::WebhooksManage;
+        assert_eq!(Permission::parse("webhooks.manage"), Some(p));
+        assert!(p.writes());
+        assert!(p.administers());
     }
 
     #[test]

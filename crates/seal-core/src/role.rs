@@ -76,9 +76,10 @@ impl BuiltinRole {
                 ApplicationsReadAll,
                 DevicesManage,
                 AlarmsHandle,
+                WebhooksManage,
             ]),
             BuiltinRole::SealKeeper => {
-                PermissionSet::of(&[PeopleRead, SealsRead, SealsKeep, AlarmsHandle])
+                PermissionSet::of(&[PeopleRead, SealsRead, SealsKeep, ApplicationsApprove, AlarmsHandle])
             }
             BuiltinRole::Approver => {
                 PermissionSet::of(&[PeopleRead, SealsRead, ApplicationsApprove])
@@ -87,7 +88,9 @@ impl BuiltinRole {
                 PermissionSet::of(&[PeopleRead, AuditRead, SealsRead, ApplicationsReadAll])
             }
             BuiltinRole::Employee => PermissionSet::of(&[SealsRead, ApplicationsCreate]),
-            BuiltinRole::It => PermissionSet::of(&[PeopleRead, DevicesManage, TokensManage]),
+            BuiltinRole::It => {
+                PermissionSet::of(&[PeopleRead, DevicesManage, TokensManage, WebhooksManage])
+            }
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct Config {
     pub blobs: BlobsConfig,
     pub security: SecurityConfig,
     pub log: LogConfig,
+    pub webhooks: WebhooksConfig,
+    pub applications: ApplicationsConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -110,6 +112,75 @@ pub struct SecurityConfig {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub totp_issuer: String,
+}
+
+/// Seal-use applications and their documents.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApplicationsConfig {
+    /// The longest time window an application may ask for, in days.
+    pub max_window_days: i64,
+    /// The largest document accepted, in megabytes.
+    pub document_max_mb: usize,
+    /// The most pages a PDF document may have.
+    pub document_max_pages: u32,
+    /// The most documents one application may hold.
+    pub documents_per_application: usize,
+    /// Remind approvers when a step has waited this many hours.
+    pub reminder_after_hours: i64,
+}
+
+impl Default for ApplicationsConfig {
+    fn default() -> Self {
+        Self {
+            max_window_days: 90,
+            document_max_mb: 20,
+            document_max_pages: 500,
+            documents_per_application: 20,
+            reminder_after_hours: 24,
+        }
+    }
+}
+
+/// The webhook delivery worker.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Allow `http://` endpoints and targets on loopback, private or link-local
+    /// addresses (tests; a filing system on the unit's own network).
+    pub allow_private_targets: bool,
+    /// Time allowed for one delivery attempt.
+    pub timeout_seconds: u64,
+    /// Deliveries sent at the same time.
+    pub concurrency: usize,
+    /// How often the worker looks for due deliveries when nothing wakes it.
+    pub poll_interval_ms: u64,
+    /// Run the delivery worker in this process (turn off on extra processes that share
+    /// the database; deliveries wait in the database for a process that runs it).
+    pub worker: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            timeout_seconds: 10,
+            concurrency: 16,
+            poll_interval_ms: 1000,
+            worker: true,
+        }
+    }
+}
+
+impl WebhooksConfig {
+    /// The worker's HTTP client settings.
+    pub fn client_options(&self) -> seal_app::webhooks::WebhookClientOptions {
+        seal_app::webhooks::WebhookClientOptions {
+            timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+            concurrency: self.concurrency.max(1),
+            allow_private_targets: self.allow_private_targets,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -260,6 +331,12 @@ impl Config {
             argon2_memory_kib: s.argon2_memory_kib,
             argon2_iterations: s.argon2_iterations,
             totp_issuer: s.totp_issuer.clone(),
+            webhooks_allow_private_targets: self.webhooks.allow_private_targets,
+            application_max_window_days: self.applications.max_window_days,
+            document_max_bytes: self.applications.document_max_mb.saturating_mul(1024 * 1024),
+            document_max_pages: self.applications.document_max_pages,
+            documents_per_application: self.applications.documents_per_application,
+            approval_reminder_seconds: self.applications.reminder_after_hours.saturating_mul(3600),
         }
     }
 }
@@ -325,6 +402,32 @@ totp_issuer = "Sealkeeper"
 format = "text"
 # A tracing filter: "info", "debug", "seal_server=debug,info" ...
 level = "info"
+
+[webhooks]
+# Allow http:// endpoints and targets on loopback, private or link-local addresses.
+# Off: only https, and names resolving to such addresses are refused when sending.
+allow_private_targets = false
+# Seconds allowed for one delivery attempt (connect, send, answer); no redirects.
+timeout_seconds = 10
+# Deliveries sent at the same time.
+concurrency = 16
+# How often the worker looks for due deliveries (it also wakes when events are queued).
+poll_interval_ms = 1000
+# Run the delivery worker in this process. Turn off on extra processes sharing the
+# database: deliveries wait in the database for a process that runs it.
+worker = true
+
+[applications]
+# The longest time window a seal-use application may ask for, in days.
+max_window_days = 90
+# The largest document accepted (PDF, PNG or JPEG, judged by content), in megabytes.
+document_max_mb = 20
+# The most pages a PDF document may have.
+document_max_pages = 500
+# The most documents one application may hold.
+documents_per_application = 20
+# Remind approvers (webhook event approval.reminder) when a step has waited this long.
+reminder_after_hours = 24
 "#;
 
 #[cfg(test)]
@@ -348,6 +451,24 @@ mod tests {
             "{debug}"
         );
         assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn webhooks_section() {
+        let config = Config::default();
+        assert!(!config.webhooks.allow_private_targets);
+        assert!(!config.app_settings().webhooks_allow_private_targets);
+        let options = config.webhooks.client_options();
+        assert_eq!(options.timeout, std::time::Duration::from_secs(10));
+        assert_eq!(options.concurrency, 16);
+        let parsed: Config = toml::from_str(
+            "[webhooks]\nallow_private_targets = true\nconcurrency = 0\npoll_interval_ms = 50\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(parsed.app_settings().webhooks_allow_private_targets);
+        assert_eq!(parsed.webhooks.client_options().concurrency, 1);
+        assert_eq!(parsed.webhooks.poll_interval_ms, 50);
+        assert!(parsed.webhooks.worker);
     }
 
     #[test]

@@ -6,9 +6,12 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use seal_app::AppError;
-use seal_app::error::{Conflict, Entity, Invalid};
+use seal_app::error::{Conflict, DocumentProblem, Entity, Invalid};
 use seal_app::password::PasswordProblem;
+use seal_core::application::{ApplicationStatus, LifecycleError, WindowError};
 use seal_core::department::TreeError;
+use seal_core::flow::{DecisionError, FlowError, ResolveError};
+use seal_core::seal::{FactorRuleError, SealStatus, ShapeError};
 use seal_core::org::{OrgCodeError, UsccError};
 use seal_core::text::TextError;
 use serde::Serialize;
@@ -286,6 +289,29 @@ fn not_found(entity: Entity) -> ApiError {
             "找不到该 API 令牌。",
             "API token not found.",
         ),
+        Entity::Webhook => (
+            "not_found.webhook",
+            "找不到该 Webhook 端点。",
+            "Webhook endpoint not found.",
+        ),
+        Entity::WebhookDelivery => (
+            "not_found.webhook_delivery",
+            "找不到该 Webhook 投递记录。",
+            "Webhook delivery not found.",
+        ),
+        Entity::Seal => ("not_found.seal", "找不到该印章。", "Seal not found."),
+        Entity::Flow => ("not_found.flow", "找不到该审批流程。", "Approval flow not found."),
+        Entity::Application => (
+            "not_found.application",
+            "找不到该用印申请。",
+            "Application not found.",
+        ),
+        Entity::Document => ("not_found.document", "找不到该文件。", "Document not found."),
+        Entity::Grant => (
+            "not_found.grant",
+            "该申请没有用印授权。",
+            "This application has no grant.",
+        ),
     };
     ApiError::new(StatusCode::NOT_FOUND, code, zh, en)
 }
@@ -359,8 +385,81 @@ fn conflict(conflict: Conflict) -> ApiError {
             "已存在相同的记录。".to_owned(),
             "The same record already exists.".to_owned(),
         ),
+        Conflict::WebhookDisabled => (
+            "conflict.webhook_disabled",
+            "该 Webhook 端点已停用，不会收到任何事件（包括测试事件）。请先启用。".to_owned(),
+            "This webhook endpoint is disabled and receives no events, test events included; enable it first.".to_owned(),
+        ),
+        Conflict::FlowNameTaken => ("conflict.flow_name_taken", "已有同名的审批流程。".to_owned(), "An approval flow with this name exists.".to_owned()),
+        Conflict::FlowInUse { seals } => ("conflict.flow_in_use", format!("有 {seals} 枚印章使用该流程，请先为它们改用其他流程。"), format!("{seals} seal(s) use this flow; give them another flow first.")),
+        Conflict::SealNotUsable(status) => ("conflict.seal_not_usable", format!("该印章当前状态为 {}，不能申请或使用。", seal_status_zh(status)), format!("The seal is {}; it cannot be applied for or used.", status.key().replace('_', " "))),
+        Conflict::SealStatusChange(e) => ("conflict.seal_status_change", format!("印章状态不能从 {} 变为 {}。", seal_status_zh(e.from), seal_status_zh(e.to)), format!("A seal cannot go from {} to {}.", e.from.key().replace('_', " "), e.to.key().replace('_', " "))),
+        Conflict::Lifecycle(e) => lifecycle_conflict(e),
+        Conflict::Decision(DecisionError::Finished) => ("conflict.review_finished", "审批已结束。".to_owned(), "The review is over.".to_owned()),
+        Conflict::Decision(DecisionError::NotAnApprover) => ("conflict.not_an_approver", "您不是当前审批步骤的审批人（申请人不能审批自己的申请）。".to_owned(), "You are not an approver of the current step (nobody approves their own application).".to_owned()),
+        Conflict::Decision(DecisionError::AlreadyDecided) => ("conflict.already_decided", "您已审批过这一步。".to_owned(), "You have already decided this step.".to_owned()),
+        Conflict::Resolve(ResolveError::NobodyToApprove { name }) => ("conflict.nobody_to_approve", format!("审批步骤“{name}”没有可审批的人（申请人本人除外；审批人须在职并具有审批权限）。"), format!("Step \"{name}\" has nobody who may approve it (the applicant excluded; approvers must be active and hold applications.approve).")),
+        Conflict::Resolve(ResolveError::KeeperOnlyApprover) => ("conflict.keeper_only_approver", "职责分离：印章保管人不能是该申请唯一的审批人，请在流程中加入其他审批人。".to_owned(), "Separation of duties: the seal's keeper cannot be the only approver; add another approver to the flow.".to_owned()),
+        Conflict::NoFlow => ("conflict.no_flow", "该印章没有审批流程，组织也没有默认流程。请管理员先设置审批流程。".to_owned(), "Neither the seal nor the organisation has an approval flow; an admin must set one up first.".to_owned()),
+        Conflict::NoDocuments => ("conflict.no_documents", "提交前请至少上传一份待盖章文件。".to_owned(), "Upload at least one document to be stamped before submitting.".to_owned()),
+        Conflict::GrantNotActive => ("conflict.grant_not_active", "该用印授权已失效。".to_owned(), "The grant is no longer active.".to_owned()),
     };
     ApiError::new(StatusCode::CONFLICT, code, zh, en)
+}
+
+fn document_problem(problem: DocumentProblem) -> (String, String, String) {
+    match problem {
+        DocumentProblem::Empty => ("document.empty".into(), "文件为空。".into(), "The file is empty.".into()),
+        DocumentProblem::TooLarge { max_bytes } => ("document.too_large".into(), format!("文件过大（最大 {} MB）。", max_bytes / (1024 * 1024)), format!("The file is too large (at most {} MB).", max_bytes / (1024 * 1024))),
+        DocumentProblem::UnsupportedType => ("document.unsupported_type".into(), "只接受 PDF、PNG 或 JPEG 文件（按文件内容判断，而非文件名）。".into(), "Only PDF, PNG or JPEG files are accepted (judged by content, not by name).".into()),
+        DocumentProblem::Malformed => ("document.malformed".into(), "文件已损坏或无法解析。".into(), "The file is damaged or cannot be read.".into()),
+        DocumentProblem::TooManyPages { pages, max } => ("document.too_many_pages".into(), format!("文件有 {pages} 页，最多 {max} 页。"), format!("The file has {pages} pages; at most {max} are accepted.")),
+        DocumentProblem::Encrypted => ("document.encrypted".into(), "文件有密码保护，请上传未加密的文件。".into(), "The file is password-protected; upload it unencrypted.".into()),
+        DocumentProblem::ImageTooLarge => ("document.image_too_large".into(), "图片尺寸过大。".into(), "The image's dimensions are too large.".into()),
+        DocumentProblem::TooManyDocuments { max } => ("document.too_many".into(), format!("每个申请最多 {max} 份文件。"), format!("An application holds at most {max} documents.")),
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn seal_status_zh(status: SealStatus) -> &'static str {
+    match status {
+        SealStatus::Active => "在用",
+        SealStatus::Suspended => "停用",
+        SealStatus::ReportedLost => "挂失",
+        SealStatus::Revoked => "注销",
+        SealStatus::Destroyed => "销毁",
+    }
+}
+
+fn application_status_zh(status: ApplicationStatus) -> &'static str {
+    match status {
+        ApplicationStatus::Draft => "草稿",
+        ApplicationStatus::Submitted => "已提交",
+        ApplicationStatus::InReview => "审批中",
+        ApplicationStatus::Approved => "已批准",
+        ApplicationStatus::Rejected => "已驳回",
+        ApplicationStatus::Withdrawn => "已撤回",
+        ApplicationStatus::InUse => "用印中",
+        ApplicationStatus::Completed => "已完成",
+        ApplicationStatus::Expired => "已过期",
+        ApplicationStatus::Revoked => "已撤销",
+    }
+}
+
+fn lifecycle_conflict(error: LifecycleError) -> (&'static str, String, String) {
+    match error {
+        LifecycleError::WrongStatus(status) => ("conflict.application_status", format!("申请当前为“{}”，不能进行此操作。", application_status_zh(status)), format!("Not possible while the application is {}.", status.key().replace('_', " "))),
+        LifecycleError::OutsideWindow => ("conflict.outside_window", "不在批准的用印时间内。".to_owned(), "Outside the approved time window.".to_owned()),
+        LifecycleError::NoUsesLeft { remaining } => ("conflict.no_uses_left", format!("剩余用印次数不足（剩余 {remaining} 次）。"), format!("Not enough stampings left ({remaining} remain).")),
+        LifecycleError::NotEnded => ("conflict.window_not_ended", "用印时间尚未结束。".to_owned(), "The time window has not ended.".to_owned()),
+    }
 }
 
 fn text_error(error: &TextError) -> (String, String, String) {
@@ -398,12 +497,51 @@ fn field_label(field: &str) -> (&'static str, &'static str) {
         "login" => ("账号", "Login"),
         "parent" => ("上级部门", "Parent department"),
         "department" => ("部门", "Department"),
+        "head" => ("部门负责人", "Head"),
+        "keeper" => ("保管人", "Keeper"),
+        "kind" => ("印章类别", "Kind"),
+        "seal_type" => ("印章类型", "Seal type"),
+        "shape" => ("形状", "Shape"),
+        "status" => ("状态", "Status"),
+        "reason" => ("事由", "Reason"),
+        "title" => ("标题", "Title"),
+        "seal" => ("印章", "Seal"),
+        "stamp_kind" => ("用印类型", "Stamp kind"),
+        "from" => ("开始时间", "From"),
+        "until" => ("结束时间", "Until"),
+        "steps" => ("审批步骤", "Steps"),
+        "verdict" => ("审批结果", "Verdict"),
+        "comment" => ("意见", "Comment"),
+        "file" => ("文件", "File"),
+        "dpi" => ("分辨率", "Resolution"),
+        "level1" => ("一级印章验证方式", "Level 1 factors"),
+        "level2" => ("二级印章验证方式", "Level 2 factors"),
+        "level3" => ("三级印章验证方式", "Level 3 factors"),
         "roles" => ("角色", "Roles"),
         "permissions" => ("权限", "Permissions"),
         "scopes" => ("权限范围", "Scopes"),
         "code" => ("验证码", "Code"),
+        "url" => ("端点地址", "Endpoint URL"),
+        "kinds" => ("事件类型", "Event kinds"),
+        "filing_target" => ("备案对象", "Filing target"),
+        "secret" => ("签名密钥", "Signing secret"),
         _ => ("字段", "Field"),
     }
+}
+
+fn webhook_url_error(error: seal_core::webhook::UrlError) -> (String, String, String) {
+    use seal_core::webhook::UrlError as U;
+    let (code, zh, en): (&str, String, String) = match error {
+        U::Empty => ("webhook_url.empty", "请填写端点地址。".into(), "Enter the endpoint URL.".into()),
+        U::TooLong { max } => ("webhook_url.too_long", format!("地址最多 {max} 个字符。"), format!("The URL must be at most {max} characters.")),
+        U::Scheme => ("webhook_url.scheme", "地址须以 https:// 开头（仅在允许内网目标时可用 http://）。".into(), "The URL must start with https:// (http:// only where private targets are allowed).".into()),
+        U::Host => ("webhook_url.host", "地址中的主机名无效。".into(), "The URL's host name is not valid.".into()),
+        U::Port => ("webhook_url.port", "端口须为 1 至 65535 的数字。".into(), "The port must be a number from 1 to 65535.".into()),
+        U::Credentials => ("webhook_url.credentials", "地址中不能包含用户名或密码。".into(), "The URL must not carry a user name or password.".into()),
+        U::Characters => ("webhook_url.characters", "地址中不能包含空格、控制字符或 # 片段。".into(), "The URL must not contain spaces, control characters or a # fragment.".into()),
+        U::PrivateHost => ("webhook_url.private", "不允许发送到本机、内网或链路本地地址。".into(), "Loopback, private and link-local addresses are not allowed as targets.".into()),
+    };
+    (code.to_owned(), zh, en)
 }
 
 fn invalid(field: &'static str, reason: Invalid) -> ApiError {
@@ -440,6 +578,38 @@ fn invalid(field: &'static str, reason: Invalid) -> ApiError {
         Invalid::ScopeNotHeld(permission) => ("scope.not_held".into(), format!("令牌不能包含您没有的权限：{permission}。"), format!("A token cannot carry a permission you do not hold: {permission}.")),
         Invalid::UnknownRole => ("role.unknown".into(), "所选角色不存在。".into(), "A chosen role does not exist.".into()),
         Invalid::UnknownDepartment => ("department.unknown".into(), "所选部门不存在。".into(), "The chosen department does not exist.".into()),
+        Invalid::UnknownPerson => ("person.unknown".into(), format!("{label_zh}：所选人员不存在或已停用。"), format!("{label_en}: the chosen person does not exist or is disabled.")),
+        Invalid::NotAKeeper => ("keeper.not_keeper".into(), "保管人须持有印章保管权限（印章管理员角色）。".into(), "The keeper must hold the seal-keeping permission (the seal keeper role).".into()),
+        Invalid::UnknownKey(key) => ("unknown_value".into(), format!("{label_zh}：不支持的取值“{key}”。"), format!("{label_en}: \"{key}\" is not an allowed value.")),
+        Invalid::Shape(e) => ("seal.shape".into(), match e {
+            ShapeError::UnknownShape => "形状须为圆形、椭圆形或方形。".into(),
+            ShapeError::RoundDiameter => "圆形印章直径须为 38、40、42 或 45 毫米。".into(),
+            ShapeError::OvalSize => "椭圆印章宽 30–60 毫米、高 20–45 毫米，且宽大于高。".into(),
+            ShapeError::SquareSide => "方形印章边长须为 10–40 毫米。".into(),
+        }, format!("{}.", capitalise(&e.to_string()))),
+        Invalid::Level => ("seal.level".into(), "印章级别须为 1、2 或 3。".into(), "The seal level is 1, 2 or 3.".into()),
+        Invalid::FilingCode => ("seal.filing_code".into(), "备案编码须为 6–32 位数字或大写字母。".into(), "A filing code is 6–32 digits or capital letters.".into()),
+        Invalid::Factors(FactorRuleError::Empty) => ("factors.empty".into(), format!("{label_zh}：至少需要一种验证方式。"), format!("{label_en}: at least one factor is needed.")),
+        Invalid::Factors(FactorRuleError::Unknown(key)) => ("factors.unknown".into(), format!("{label_zh}：未知的验证方式“{key}”（可用：fingerprint、face、pin、id_code）。"), format!("{label_en}: unknown factor \"{key}\" (fingerprint, face, pin, id_code).")),
+        Invalid::Count => ("count".into(), format!("用印次数须为 1 到 {} 之间的整数。", seal_core::application::StampCount::MAX), format!("The number of stampings is a whole number from 1 to {}.", seal_core::application::StampCount::MAX)),
+        Invalid::Date => ("date".into(), format!("{label_zh}：日期格式应为 2026-11-22 或 2026-11-22T08:30:00Z。"), format!("{label_en}: write dates as 2026-11-22 or 2026-11-22T08:30:00Z.")),
+        Invalid::Window(WindowError::Empty) => ("window.empty".into(), "结束时间须晚于开始时间。".into(), "The window must end after it starts.".into()),
+        Invalid::Window(WindowError::TooLong { max_days }) => ("window.too_long".into(), format!("用印时间最长 {max_days} 天。"), format!("The window may last at most {max_days} days.")),
+        Invalid::Window(WindowError::InThePast) => ("window.past".into(), "结束时间已过。".into(), "The window has already ended.".into()),
+        Invalid::Flow(FlowError::NoUnconditionalStep) => ("flow.no_unconditional_step".into(), "流程至少需要一个无条件的审批步骤。".into(), "A flow needs at least one step that always applies.".into()),
+        Invalid::Flow(FlowError::TooManySteps) => ("flow.too_many_steps".into(), format!("流程最多 {} 个步骤。", seal_core::flow::Flow::MAX_STEPS), format!("A flow has at most {} steps.", seal_core::flow::Flow::MAX_STEPS)),
+        Invalid::Flow(FlowError::NoApprovers { step }) => ("flow.no_approvers".into(), format!("第 {step} 步没有指定审批人。"), format!("Step {step} names no approver.")),
+        Invalid::Flow(FlowError::TooManyPeople { step }) => ("flow.too_many_people".into(), format!("第 {step} 步指定的审批人过多（最多 {} 人）。", seal_core::flow::Flow::MAX_PEOPLE), format!("Step {step} names too many people (at most {}).", seal_core::flow::Flow::MAX_PEOPLE)),
+        Invalid::UnknownSeal => ("seal.unknown".into(), "所选印章不存在。".into(), "The chosen seal does not exist.".into()),
+        Invalid::UnknownFlow => ("flow.unknown".into(), "所选审批流程不存在。".into(), "The chosen approval flow does not exist.".into()),
+        Invalid::CommentRequired => ("comment.required".into(), "驳回时请填写意见，说明原因。".into(), "Say why in a comment when rejecting.".into()),
+        Invalid::Document(problem) => document_problem(problem),
+        Invalid::WebhookUrl(error) => webhook_url_error(error),
+        Invalid::UnknownEventKind(key) => ("webhook.kind.unknown".into(), format!("没有可订阅的事件类型 “{key}”。"), format!("There is no event kind \"{key}\" to subscribe to.")),
+        Invalid::NoEventKinds => ("webhook.kind.none".into(), "至少选择一种事件类型。".into(), "Choose at least one event kind.".into()),
+        Invalid::UnknownFilingTarget(key) => ("webhook.filing_target.unknown".into(), format!("没有名为 “{key}” 的备案对象类型（可选：public_security 公安备案、third_party 第三方、own_unit 本单位）。"), format!("There is no filing target \"{key}\" (choose public_security, third_party or own_unit).")),
+        Invalid::WebhookSecret => ("webhook.secret".into(), "签名密钥须为 whsec_ 加 Base64 编码的 24 至 64 字节。".into(), "The signing secret must be whsec_ followed by 24 to 64 bytes in base64.".into()),
+        Invalid::UnknownDeliveryStatus(key) => ("webhook.delivery_status.unknown".into(), format!("没有名为 “{key}” 的投递状态（可选：pending、delivered、failed、given_up）。"), format!("There is no delivery status \"{key}\" (choose pending, delivered, failed or given_up).")),
     };
     let mut error = ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -471,6 +641,18 @@ mod tests {
                 }),
             ),
             AppError::Conflict(Conflict::LastAdmin),
+            AppError::Conflict(Conflict::WebhookDisabled),
+            AppError::NotFound(Entity::Webhook),
+            AppError::NotFound(Entity::WebhookDelivery),
+            AppError::invalid(
+                "url",
+                Invalid::WebhookUrl(seal_core::webhook::UrlError::PrivateHost),
+            ),
+            AppError::invalid("kinds", Invalid::UnknownEventKind("x".into())),
+            AppError::invalid("kinds", Invalid::NoEventKinds),
+            AppError::invalid("filing_target", Invalid::UnknownFilingTarget("x".into())),
+            AppError::invalid("secret", Invalid::WebhookSecret),
+            AppError::invalid("status", Invalid::UnknownDeliveryStatus("x".into())),
             AppError::RateLimited {
                 retry_after_seconds: 7,
             },

@@ -300,6 +300,8 @@ mod tests {
             "pagination",
             "flash",
             "error",
+            "webhooks",
+            "deliveries",
         ];
         for source in &sources {
             for piece in source.split('"').skip(1).step_by(2) {
@@ -322,6 +324,16 @@ mod tests {
         }
         for permission in seal_core::permission::Permission::ALL {
             used.insert(format!("permission.{}", permission.key()));
+        }
+        for kind in seal_core::webhook::EventKind::ALL {
+            used.insert(format!("event.{}", kind.key()));
+        }
+        used.insert(format!("event.{}", seal_core::webhook::EventKind::Test.key()));
+        for target in seal_core::webhook::FilingTarget::ALL {
+            used.insert(format!("filing.{}", target.key()));
+        }
+        for status in seal_store::DeliveryStatus::ALL {
+            used.insert(format!("delivery_status.{}", status.key()));
         }
         assert!(
             used.len() > 150,

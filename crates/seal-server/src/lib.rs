@@ -165,6 +165,8 @@ pub struct RunningServer {
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
+    /// The webhook delivery worker, when this process runs one.
+    webhooks: Option<(tokio::task::JoinHandle<()>, Duration)>,
 }
 
 impl RunningServer {
@@ -172,23 +174,85 @@ impl RunningServer {
     pub async fn stop(self) {
         self.housekeeping.abort();
         let _ = self.shutdown.send(true);
+        // The worker finishes its round (bounded by the attempt timeout); one still
+        // running after that is stopped, and its leased deliveries fall due again.
+        if let Some((worker, patience)) = self.webhooks {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout(patience, worker).await.is_err() {
+                abort.abort();
+            }
+        }
         let _ = self.task.await;
     }
 }
 
-/// How often expired sessions are deleted.
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+/// How often the application timers (expiry, reminders) run.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+/// Expired sessions are deleted every this many housekeeping rounds (ten minutes).
+const PURGE_SESSIONS_EVERY: u64 = 10;
 
-/// Periodic housekeeping: deletes expired sessions every [`HOUSEKEEPING_EVERY`].
+/// Periodic housekeeping: every minute, ends grants whose window passed and reminds
+/// approvers of steps that waited too long; every ten minutes, deletes expired sessions.
 async fn housekeeping(app: App) {
     let mut ticks = tokio::time::interval(HOUSEKEEPING_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut round: u64 = 0;
     loop {
         ticks.tick().await;
-        match app.purge_expired_sessions().await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "expired sessions deleted"),
-            Err(error) => tracing::warn!(%error, "deleting expired sessions failed"),
+        match app.run_application_timers().await {
+            Ok(r) if r == Default::default() => {}
+            Ok(r) => tracing::info!(expired = r.expired, reminded = r.reminded, "application timers"),
+            Err(error) => tracing::warn!(%error, "application timers failed"),
+        }
+        if round % PURGE_SESSIONS_EVERY == 0 {
+            match app.purge_expired_sessions().await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "expired sessions deleted"),
+                Err(error) => tracing::warn!(%error, "deleting expired sessions failed"),
+            }
+        }
+        round += 1;
+    }
+}
+
+/// The webhook delivery worker: a round whenever woken by a use case that enqueued, at
+/// least every `poll`, and at once again while rounds come back full; stops on shutdown.
+async fn webhook_worker(
+    app: App,
+    client: seal_app::webhooks::WebhookClient,
+    poll: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let batch = client.options().concurrency.max(1) * 4;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let full = match app.deliver_due_webhooks(&client, batch).await {
+            Ok(round) => {
+                if round.claimed > 0 {
+                    tracing::debug!(
+                        claimed = round.claimed,
+                        delivered = round.delivered,
+                        failed = round.failed,
+                        given_up = round.given_up,
+                        "webhook round"
+                    );
+                }
+                round.claimed >= batch
+            }
+            Err(error) => {
+                tracing::warn!(%error, "webhook delivery round failed");
+                false
+            }
+        };
+        if full {
+            continue;
+        }
+        tokio::select! {
+            () = app.webhook_wake().notified() => {}
+            () = tokio::time::sleep(poll) => {}
+            _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
 }
@@ -201,6 +265,15 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServ
 
 /// Serves an already-opened app.
 pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, StartError> {
+    let client = if config.webhooks.worker {
+        let options = config.webhooks.client_options();
+        let patience = options.timeout + Duration::from_secs(5);
+        let client = seal_app::webhooks::WebhookClient::new(options)
+            .map_err(|e| StartError::Config(config::ConfigError::Invalid(e.to_string())))?;
+        Some((client, patience))
+    } else {
+        None
+    };
     let addr = config.server.listen;
     let listener = TcpListener::bind(addr)
         .await
@@ -218,12 +291,23 @@ pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, Star
             .await
     });
     let housekeeping = tokio::spawn(housekeeping(app.clone()));
+    let webhooks = client.map(|(client, patience)| {
+        let poll = Duration::from_millis(config.webhooks.poll_interval_ms.max(10));
+        let worker = tokio::spawn(webhook_worker(
+            app.clone(),
+            client,
+            poll,
+            shutdown.subscribe(),
+        ));
+        (worker, patience)
+    });
     Ok(RunningServer {
         addr,
         app,
         shutdown,
         task,
         housekeeping,
+        webhooks,
     })
 }
 

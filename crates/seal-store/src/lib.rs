@@ -9,6 +9,7 @@
 pub mod blobs;
 mod records;
 mod sql;
+mod webhook_records;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,7 +21,15 @@ pub use records::{
     ApiTokenRecord, AuditRecord, Credentials, DepartmentRecord, NewPerson, OrgRecord, PeopleFilter,
     PersonRecord, RoleRecord, SessionRecord,
 };
+pub use sql::applications::{
+    ApplicationFilter, ApplicationRecord, DecisionRecord, DocumentRecord, GrantRecord,
+};
+pub use sql::seals::{FlowRecord, SealRecord, SealStatusChange};
 pub use sql::{AuditFilter, Tx};
+pub use webhook_records::{
+    AttemptOutcome, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookAttemptRecord,
+    WebhookDeliveryRecord, WebhookEndpointRecord, WebhookEventRecord,
+};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,6 +25,8 @@ pub struct DepartmentRecord {
     pub org_id: OrgId,
     pub parent: Option<DepartmentId>,
     pub name: DepartmentName,
+    /// The department's head (an approver kind in flows).
+    pub head: Option<PersonId>,
     pub created_at: Timestamp,
 }
 

@@ -19,6 +19,7 @@ mod contract {
         pub mod roles;
         pub mod tenancy;
         pub mod transactions;
+        pub mod webhooks;
     }
 }
 
@@ -80,4 +81,7 @@ contract_stories! {
     transactions::concurrent_writers_queue,
     transactions::many_concurrent_writers_all_succeed,
     transactions::ping,
+    webhooks::endpoints_round_trip_and_stay_in_their_organisation,
+    webhooks::outbox_claims_attempts_and_replays,
+    webhooks::one_delivery_per_event_and_endpoint,
 }

@@ -69,9 +69,16 @@ pub async fn update_department(
         Some(Some(p)) if p.is_empty() => Some(None),
         Some(Some(p)) => Some(Some(parse_body_id("parent", &p, DepartmentId::parse)?)),
     };
+    let head = match body.head_id {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(p)) if p.is_empty() => Some(None),
+        Some(Some(p)) => Some(Some(parse_body_id("head", &p, PersonId::parse)?)),
+    };
     let update = DepartmentUpdate {
         name: body.name,
         parent,
+        head,
     };
     let department = state
         .app

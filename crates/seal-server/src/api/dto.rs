@@ -50,6 +50,8 @@ pub struct DepartmentDto {
     pub id: String,
     pub parent_id: Option<String>,
     pub name: String,
+    /// The department's head, who approves steps that name "department head".
+    pub head_id: Option<String>,
     pub created_at: String,
 }
 
@@ -59,6 +61,7 @@ impl From<&DepartmentRecord> for DepartmentDto {
             id: d.id.to_string(),
             parent_id: d.parent.map(|p| p.to_string()),
             name: d.name.as_str().to_owned(),
+            head_id: d.head.map(|p| p.to_string()),
             created_at: d.created_at.to_string(),
         }
     }
@@ -360,6 +363,10 @@ pub struct DepartmentPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub parent_id: Option<Option<String>>,
+    /// The department's head (a person id), or null to clear it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub head_id: Option<Option<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -3,12 +3,15 @@
 //! `/api/v1/openapi.json` lists every route the server answers; the route-permission
 //! test walks that list.
 
+pub mod applications;
 pub mod auth;
 pub mod directory;
 pub mod dto;
 pub mod health;
 pub mod org;
+pub mod seals;
 pub mod tokens;
+pub mod webhooks;
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -35,6 +38,9 @@ use crate::error::ApiError;
         (name = "directory", description = "Departments, people and roles"),
         (name = "tokens", description = "API tokens for integrations"),
         (name = "audit", description = "Audit events"),
+        (name = "seals", description = "The seal registry, seal images, factor policy and approval flows"),
+        (name = "applications", description = "Seal-use applications (用印申请), documents, review, grants and the approver's inbox"),
+        (name = "webhooks", description = "Webhook endpoints and filing targets (备案), deliveries and replays"),
         (name = "web", description = "The web console's HTML pages and form posts (session cookie, `_csrf` form field)"),
     )
 )]
@@ -64,6 +70,32 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::openapi_json))
+        .routes(routes!(seals::list_seals, seals::create_seal))
+        .routes(routes!(seals::get_seal, seals::update_seal))
+        .routes(routes!(seals::change_seal_status))
+        .routes(routes!(seals::seal_image))
+        .routes(routes!(seals::get_factor_policy, seals::set_factor_policy))
+        .routes(routes!(seals::list_flows, seals::create_flow))
+        .routes(routes!(seals::get_flow, seals::update_flow, seals::delete_flow))
+        .routes(routes!(
+            applications::list_applications,
+            applications::create_application
+        ))
+        .routes(routes!(
+            applications::get_application,
+            applications::update_application
+        ))
+        .routes(routes!(applications::add_document))
+        .routes(routes!(
+            applications::get_document,
+            applications::delete_document
+        ))
+        .routes(routes!(applications::get_thumbnail))
+        .routes(routes!(applications::submit_application))
+        .routes(routes!(applications::withdraw_application))
+        .routes(routes!(applications::decide_application))
+        .routes(routes!(applications::revoke_grant))
+        .routes(routes!(applications::inbox))
         .routes(routes!(org::register))
         .routes(routes!(org::get_org, org::update_org))
         .routes(routes!(auth::login))
@@ -94,13 +126,26 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(tokens::list_audit_events))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::get_delivery))
+        .routes(routes!(webhooks::replay_delivery))
         .merge(web_routes())
+        .merge(seal_web_routes())
         .split_for_parts()
 }
 
 /// The console's pages, registered the same way so the route matrix covers them.
 fn web_routes() -> OpenApiRouter<AppState> {
     use crate::web::{account, admin, assets, directory, home};
+    use crate::web::webhooks as webhook_pages;
     OpenApiRouter::new()
         .routes(routes!(assets::asset))
         .routes(routes!(account::root))
@@ -137,6 +182,49 @@ fn web_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::tokens, admin::create_token))
         .routes(routes!(admin::revoke_token))
         .routes(routes!(admin::audit))
+        .routes(routes!(webhook_pages::webhooks, webhook_pages::create_webhook))
+        .routes(routes!(webhook_pages::edit_webhook, webhook_pages::update_webhook))
+        .routes(routes!(webhook_pages::rotate_secret))
+        .routes(routes!(webhook_pages::test_webhook))
+        .routes(routes!(webhook_pages::delete_webhook))
+        .routes(routes!(webhook_pages::deliveries))
+        .routes(routes!(webhook_pages::delivery))
+        .routes(routes!(webhook_pages::replay_delivery))
+}
+
+/// The seal, flow and application pages. Uploads stream past the global body limit; the
+/// handlers hold each file to the configured document size themselves.
+fn seal_web_routes() -> OpenApiRouter<AppState> {
+    use crate::web::{applications, seals};
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(
+            applications::my_applications,
+            applications::create_application
+        ))
+        .routes(routes!(applications::add_documents))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    OpenApiRouter::new()
+        .routes(routes!(seals::seals, seals::create_seal))
+        .routes(routes!(seals::seal, seals::update_seal))
+        .routes(routes!(seals::change_seal_status))
+        .routes(routes!(seals::seal_image_svg))
+        .routes(routes!(seals::seal_image_png))
+        .routes(routes!(seals::flows, seals::create_flow))
+        .routes(routes!(seals::new_flow))
+        .routes(routes!(seals::edit_flow, seals::update_flow))
+        .routes(routes!(seals::delete_flow))
+        .routes(routes!(applications::new_application))
+        .routes(routes!(applications::all_applications))
+        .routes(routes!(applications::application))
+        .routes(routes!(applications::remove_document))
+        .routes(routes!(applications::document))
+        .routes(routes!(applications::thumbnail))
+        .routes(routes!(applications::submit))
+        .routes(routes!(applications::withdraw))
+        .routes(routes!(applications::decide))
+        .routes(routes!(applications::revoke))
+        .routes(routes!(applications::inbox))
+        .merge(uploads)
 }
 
 /// Parses an id from a path or body; a malformed one is simply not found.

@@ -224,6 +224,7 @@ pub async fn update_department(
     let update = DepartmentUpdate {
         name: Some(form.name.clone()),
         parent: Some(optional_id(&form.parent_id, DepartmentId::parse)),
+        head: None,
     };
     match state
         .app

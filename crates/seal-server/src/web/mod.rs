@@ -9,9 +9,12 @@
 
 pub mod account;
 pub mod admin;
+pub mod applications;
 pub mod assets;
 pub mod directory;
 pub mod home;
+pub mod webhooks;
+pub mod seals;
 
 use std::collections::BTreeMap;
 
@@ -98,8 +101,17 @@ fn navigation(t: Tr, principal: &Principal, current: &str) -> Vec<NavItem> {
     ));
     items.push(("/people", "nav.people", may(Permission::PeopleRead)));
     items.push(("/roles", "nav.roles", may(Permission::PeopleRead)));
+    items.push(("/seals", "nav.seals", may(Permission::SealsRead)));
+    items.push((
+        "/applications",
+        "nav.applications",
+        may(Permission::ApplicationsCreate),
+    ));
+    items.push(("/inbox", "nav.inbox", may(Permission::ApplicationsApprove)));
+    items.push(("/flows", "nav.flows", may(Permission::SealsManage)));
     items.push(("/tokens", "nav.tokens", may(Permission::TokensManage)));
     items.push(("/audit", "nav.audit", may(Permission::AuditRead)));
+    items.push(("/webhooks", "nav.webhooks", may(Permission::WebhooksManage)));
     items.push(("/account", "nav.account", true));
     items
         .into_iter()
@@ -494,7 +506,28 @@ pub async fn csrf_guard(mut request: Request, next: Next) -> Response {
     let token = existing
         .clone()
         .unwrap_or_else(seal_app::secrets::token_128);
-    if request.method() == axum::http::Method::POST {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if request.method() == axum::http::Method::POST && is_multipart {
+        // File uploads: the token travels in the form's action (`?_csrf=…`), so the
+        // (large) body is streamed to the handler instead of being read here.
+        let sent = url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+            .find(|(key, _)| key == "_csrf")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        let matches = existing.as_deref().is_some_and(|expected| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                sent.as_bytes(),
+                expected.as_bytes(),
+            ))
+        });
+        if !matches {
+            return form_expired();
+        }
+    } else if request.method() == axum::http::Method::POST {
         let (parts, body) = request.into_parts();
         let bytes = match axum::body::to_bytes(body, 1024 * 1024).await {
             Ok(bytes) => bytes,

@@ -70,6 +70,11 @@ impl TestServer {
     /// A server on a fresh PostgreSQL database, or `None` (with a note) when
     /// `SEALKEEPER_TEST_PG_URL` is not set.
     pub async fn spawn_postgres() -> Option<TestServer> {
+        Self::spawn_postgres_with(|_| {}).await
+    }
+
+    /// Like [`TestServer::spawn_postgres`], with the configuration adjusted.
+    pub async fn spawn_postgres_with(adjust: impl FnOnce(&mut Config)) -> Option<TestServer> {
         use sqlx::Executor;
         let Some(url) = postgres_url() else {
             eprintln!("SEALKEEPER_TEST_PG_URL is not set: skipping the PostgreSQL run");
@@ -88,6 +93,7 @@ impl TestServer {
         let database_url = format!("{base}/{name}");
         let mut server = Self::spawn_with(|config| {
             config.database.url = seal_server::config::Secret::new(database_url);
+            adjust(config);
         })
         .await;
         server.postgres = Some((url, name));

@@ -2,6 +2,8 @@
 //! per test: flows, bad input, tenancy, and the route × role permission matrix.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod applications;
 mod common;
 mod flows;
 mod matrix;
+mod webhooks;

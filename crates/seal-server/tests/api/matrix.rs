@@ -38,6 +38,30 @@ const DIRECTORY_READERS: &[&str] = &["org_admin", "seal_keeper", "approver", "au
 const TOKEN_MANAGERS: &[&str] = &["org_admin", "it"];
 /// Holders of `audit.read`.
 const AUDITORS: &[&str] = &["org_admin", "auditor"];
+/// Holders of `webhooks.manage`.
+const WEBHOOK_MANAGERS: &[&str] = &["org_admin", "it"];
+/// Holders of `seals.read`.
+const SEAL_READERS: &[&str] = &[
+    "org_admin",
+    "seal_keeper",
+    "approver",
+    "auditor",
+    "employee",
+];
+/// Holders of `applications.create`.
+const APPLICANTS: &[&str] = &["employee"];
+/// Holders of `applications.approve`.
+const APPROVERS: &[&str] = &["seal_keeper", "approver"];
+/// Who sees an application submitted by the employee on a seal kept by the seal keeper
+/// and reviewed by the approver role: the applicant, the approvers, the keeper, and
+/// holders of `applications.read_all`.
+const APPLICATION_READERS: &[&str] = &[
+    "org_admin",
+    "seal_keeper",
+    "approver",
+    "auditor",
+    "employee",
+];
 
 /// What a path parameter `{id}` stands for; a fresh one is made in organisation A for
 /// every call, so destructive calls never disturb the next.
@@ -48,6 +72,19 @@ enum Target {
     Person,
     CustomRole,
     Token,
+    /// A webhook endpoint (to an address that never resolves).
+    Webhook,
+    /// A delivery (of a test event to such an endpoint).
+    Delivery,
+    /// A seal (kept by the seal keeper).
+    Seal,
+    /// An approval flow that no seal uses.
+    Flow,
+    /// An application filed by the employee with one document, submitted for review by
+    /// the approver role; `{document}` in the path is its document.
+    Application,
+    /// Such an application, approved (it has an active grant).
+    ApprovedApplication,
 }
 
 struct Expectation {
@@ -276,6 +313,196 @@ fn expectations() -> Vec<Expectation> {
             Method::GET,
             "/api/v1/permissions",
             Roles(ALL),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/seals",
+            Roles(SEAL_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/seals",
+            Roles(ADMIN),
+            Target::None,
+            Some(r#"{"name":"印章 {n}","kind":"seal_box","seal_type":"contract","level":2}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/seals/{id}",
+            Roles(SEAL_READERS),
+            Target::Seal,
+            None,
+        ),
+        e(
+            Method::PUT,
+            "/api/v1/seals/{id}",
+            Roles(ADMIN),
+            Target::Seal,
+            Some(r#"{"name":"改名 {n}","kind":"seal_box","seal_type":"contract","level":1}"#),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/seals/{id}/status",
+            Roles(ADMIN),
+            Target::Seal,
+            Some(r#"{"status":"suspended","reason":"年检 {n}"}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/seals/{id}/image",
+            Roles(SEAL_READERS),
+            Target::Seal,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/factor-policy",
+            Roles(SEAL_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::PUT,
+            "/api/v1/factor-policy",
+            Roles(ADMIN),
+            Target::None,
+            Some(r#"{"level1":"fingerprint+face","level2":"fingerprint","level3":"pin|id_code"}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/flows",
+            Roles(SEAL_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/flows",
+            Roles(ADMIN),
+            Target::None,
+            Some(
+                r#"{"name":"流程 {n}","steps":[{"name":"部门","approvers":"department_head","rule":"any"}]}"#,
+            ),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/flows/{id}",
+            Roles(SEAL_READERS),
+            Target::Flow,
+            None,
+        ),
+        e(
+            Method::PUT,
+            "/api/v1/flows/{id}",
+            Roles(ADMIN),
+            Target::Flow,
+            Some(
+                r#"{"name":"改名流程 {n}","steps":[{"name":"保管人","approvers":"seal_keeper","rule":"any"}]}"#,
+            ),
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/flows/{id}",
+            Roles(ADMIN),
+            Target::Flow,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/applications",
+            Roles(APPLICANTS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/applications",
+            Roles(APPLICANTS),
+            Target::None,
+            Some(
+                r#"{"seal_id":"{seal}","stamp_kind":"ordinary","title":"申请 {n}","reason":"签约","count":1,"from":"{from}","until":"{until}"}"#,
+            ),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/applications/{id}",
+            Roles(APPLICATION_READERS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::PUT,
+            "/api/v1/applications/{id}",
+            Roles(APPLICANTS),
+            Target::Application,
+            Some(
+                r#"{"seal_id":"{seal}","stamp_kind":"ordinary","title":"改 {n}","reason":"签约","count":1,"from":"{from}","until":"{until}"}"#,
+            ),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/applications/{id}/documents",
+            Roles(APPLICANTS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/applications/{id}/documents/{document}",
+            Roles(APPLICATION_READERS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/applications/{id}/documents/{document}",
+            Roles(APPLICANTS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/applications/{id}/documents/{document}/thumbnail",
+            Roles(APPLICATION_READERS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/applications/{id}/submit",
+            Roles(APPLICANTS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/applications/{id}/withdraw",
+            Roles(APPLICANTS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/applications/{id}/decision",
+            Roles(APPROVERS),
+            Target::Application,
+            Some(r#"{"verdict":"approve","comment":"同意 {n}"}"#),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/applications/{id}/grant/revoke",
+            Roles(ADMIN),
+            Target::ApprovedApplication,
+            Some(r#"{"reason":"作废 {n}"}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/inbox",
+            Roles(APPROVERS),
             Target::None,
             None,
         ),
@@ -523,6 +750,295 @@ fn expectations() -> Vec<Expectation> {
             Some("_csrf={csrf}"),
         ),
         e(Method::GET, "/audit", Roles(AUDITORS), Target::None, None),
+        // Webhooks and filing targets: API and console.
+        e(
+            Method::GET,
+            "/api/v1/webhooks",
+            Roles(WEBHOOK_MANAGERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/webhooks",
+            Roles(WEBHOOK_MANAGERS),
+            Target::None,
+            Some(r#"{"url":"https://receiver.invalid/hook{n}","kinds":["seal.created"]}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/webhooks/{id}",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            None,
+        ),
+        e(
+            Method::PATCH,
+            "/api/v1/webhooks/{id}",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            Some(r#"{"url":"https://receiver.invalid/renamed{n}"}"#),
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/webhooks/{id}",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/webhooks/{id}/rotate-secret",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/webhooks/{id}/test",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/webhook-deliveries",
+            Roles(WEBHOOK_MANAGERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/webhook-deliveries/{id}",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Delivery,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/webhook-deliveries/{id}/replay",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Delivery,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/webhooks",
+            Roles(WEBHOOK_MANAGERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/webhooks",
+            Roles(WEBHOOK_MANAGERS),
+            Target::None,
+            Some(
+                "_csrf={csrf}&url=https%3A%2F%2Freceiver.invalid%2Fweb{n}&kinds=seal.created&enabled=1",
+            ),
+        ),
+        e(
+            Method::GET,
+            "/webhooks/{id}",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/webhooks/{id}",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            Some(
+                "_csrf={csrf}&url=https%3A%2F%2Freceiver.invalid%2Fedited{n}&kinds=grant.issued&enabled=1",
+            ),
+        ),
+        e(
+            Method::POST,
+            "/webhooks/{id}/rotate-secret",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/webhooks/{id}/test",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/webhooks/{id}/delete",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Webhook,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::GET,
+            "/webhook-deliveries",
+            Roles(WEBHOOK_MANAGERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/webhook-deliveries/{id}",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Delivery,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/webhook-deliveries/{id}/replay",
+            Roles(WEBHOOK_MANAGERS),
+            Target::Delivery,
+            Some("_csrf={csrf}"),
+        ),
+    ]
+    .into_iter()
+    .chain(seal_page_expectations())
+    .collect()
+}
+
+/// The console's seal, flow, application and inbox pages.
+fn seal_page_expectations() -> Vec<Expectation> {
+    use Allowed::*;
+    let e = |method: Method,
+             path: &'static str,
+             allowed: Allowed,
+             target: Target,
+             body: Option<&'static str>| Expectation {
+        method,
+        path,
+        allowed,
+        target,
+        body,
+    };
+    vec![
+        e(Method::GET, "/seals", Roles(SEAL_READERS), Target::None, None),
+        e(
+            Method::POST,
+            "/seals",
+            Roles(ADMIN),
+            Target::None,
+            Some("_csrf={csrf}&name=%E7%BD%91%E9%A1%B5%E7%AB%A0{n}&kind=seal_box&seal_type=contract&level=2"),
+        ),
+        e(Method::GET, "/seals/{id}", Roles(SEAL_READERS), Target::Seal, None),
+        e(
+            Method::POST,
+            "/seals/{id}",
+            Roles(ADMIN),
+            Target::Seal,
+            Some("_csrf={csrf}&name=%E6%94%B9%E5%90%8D{n}&kind=seal_box&seal_type=contract&level=3"),
+        ),
+        e(
+            Method::POST,
+            "/seals/{id}/status",
+            Roles(ADMIN),
+            Target::Seal,
+            Some("_csrf={csrf}&status=suspended&reason=%E6%A3%80%E4%BF%AE"),
+        ),
+        e(Method::GET, "/seals/{id}/image.svg", Roles(SEAL_READERS), Target::Seal, None),
+        e(Method::GET, "/seals/{id}/image.png", Roles(SEAL_READERS), Target::Seal, None),
+        e(Method::GET, "/flows", Roles(ADMIN), Target::None, None),
+        e(
+            Method::POST,
+            "/flows",
+            Roles(ADMIN),
+            Target::None,
+            Some("_csrf={csrf}&name=%E7%BD%91%E9%A1%B5%E6%B5%81%E7%A8%8B{n}&s0_name=%E5%AE%A1%E6%89%B9&s0_approvers=seal_keeper&s0_rule=any&s0_condition=always"),
+        ),
+        e(Method::GET, "/flows/new", Roles(ADMIN), Target::None, None),
+        e(Method::GET, "/flows/{id}", Roles(ADMIN), Target::Flow, None),
+        e(
+            Method::POST,
+            "/flows/{id}",
+            Roles(ADMIN),
+            Target::Flow,
+            Some("_csrf={csrf}&name=%E6%94%B9%E5%90%8D{n}&s0_name=%E5%AE%A1%E6%89%B9&s0_approvers=department_head&s0_rule=any&s0_condition=always"),
+        ),
+        e(
+            Method::POST,
+            "/flows/{id}/delete",
+            Roles(ADMIN),
+            Target::Flow,
+            Some("_csrf={csrf}"),
+        ),
+        e(Method::GET, "/applications", Roles(APPLICANTS), Target::None, None),
+        e(
+            Method::POST,
+            "/applications",
+            Roles(APPLICANTS),
+            Target::None,
+            Some("_csrf={csrf}&title=%E5%90%88%E5%90%8C{n}&reason=x&count=1&stamp_kind=ordinary&action=draft"),
+        ),
+        e(Method::GET, "/applications/new", Roles(APPLICANTS), Target::None, None),
+        e(Method::GET, "/applications/all", Roles(AUDITORS), Target::None, None),
+        e(
+            Method::GET,
+            "/applications/{id}",
+            Roles(APPLICATION_READERS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/applications/{id}/documents",
+            Roles(APPLICANTS),
+            Target::Application,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::GET,
+            "/applications/{id}/documents/{document}",
+            Roles(APPLICATION_READERS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/applications/{id}/documents/{document}/thumbnail",
+            Roles(APPLICATION_READERS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/applications/{id}/documents/{document}/delete",
+            Roles(APPLICANTS),
+            Target::Application,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/applications/{id}/submit",
+            Roles(APPLICANTS),
+            Target::Application,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/applications/{id}/withdraw",
+            Roles(APPLICANTS),
+            Target::Application,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/applications/{id}/decision",
+            Roles(APPROVERS),
+            Target::Application,
+            Some("_csrf={csrf}&verdict=approve&comment=ok"),
+        ),
+        e(
+            Method::POST,
+            "/applications/{id}/revoke",
+            Roles(ADMIN),
+            Target::ApprovedApplication,
+            Some("_csrf={csrf}&reason=%E6%92%A4%E9%94%80"),
+        ),
+        e(Method::GET, "/inbox", Roles(APPROVERS), Target::None, None),
     ]
 }
 
@@ -578,10 +1094,71 @@ enum Actor {
 struct World {
     server: TestServer,
     admin_a: Client,
+    employee_a: Client,
+    approver_a: Client,
+    /// A seal of organisation A that applications name.
+    seal_a: String,
+    /// The document of each application target.
+    documents: std::sync::Mutex<std::collections::HashMap<String, String>>,
     counter: AtomicU32,
 }
 
 impl World {
+    /// Fills a sample body: `{n}` a unique number, `{seal}` organisation A's seal, and
+    /// `{from}`/`{until}` a window from now for a week.
+    fn fill(&self, text: &str, n: &str) -> String {
+        let now = seal_app::clock::Clock::now(self.server.clock.as_ref());
+        text.replace("{n}", n)
+            .replace("{seal}", &self.seal_a)
+            .replace("{from}", &now.to_string())
+            .replace("{until}", &now.plus_seconds(7 * 86_400).to_string())
+    }
+
+    /// An application filed by the employee (one document) and submitted; approved too
+    /// when `approve`. Returns its id and records its document.
+    async fn application(&self, n: u32, approve: bool) -> String {
+        let body = self.fill(
+            r#"{"seal_id":"{seal}","stamp_kind":"ordinary","title":"合同 {n}","reason":"签约","count":2,"from":"{from}","until":"{until}"}"#,
+            &n.to_string(),
+        );
+        let created = self
+            .employee_a
+            .post("/api/v1/applications", serde_json::from_str(&body).unwrap())
+            .await;
+        assert_eq!(created.status, 201, "filing: {:?}", created.body);
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        let document = self
+            .employee_a
+            .send_raw(
+                Method::POST,
+                &format!("/api/v1/applications/{id}/documents?name=a.png"),
+                tiny_png(),
+                Some("application/octet-stream"),
+            )
+            .await;
+        assert_eq!(document.status, 201, "uploading: {:?}", document.body);
+        let submitted = self
+            .employee_a
+            .post(&format!("/api/v1/applications/{id}/submit"), json!({}))
+            .await;
+        assert_eq!(submitted.status, 200, "submitting: {:?}", submitted.body);
+        if approve {
+            let decided = self
+                .approver_a
+                .post(
+                    &format!("/api/v1/applications/{id}/decision"),
+                    json!({"verdict": "approve", "comment": "同意"}),
+                )
+                .await;
+            assert_eq!(decided.status, 200, "approving: {:?}", decided.body);
+        }
+        self.documents
+            .lock()
+            .unwrap()
+            .insert(id.clone(), document.body["id"].as_str().unwrap().to_owned());
+        id
+    }
+
     fn next(&self) -> u32 {
         self.counter.fetch_add(1, Ordering::SeqCst)
     }
@@ -605,6 +1182,24 @@ impl World {
         let n = self.next();
         let answer = match target {
             Target::None => return None,
+            Target::Application => return Some(self.application(n, false).await),
+            Target::ApprovedApplication => return Some(self.application(n, true).await),
+            Target::Seal => {
+                self.admin_a
+                    .post(
+                        "/api/v1/seals",
+                        json!({"name": format!("目标印章 {n}"), "kind": "seal_box", "seal_type": "contract", "level": 2}),
+                    )
+                    .await
+            }
+            Target::Flow => {
+                self.admin_a
+                    .post(
+                        "/api/v1/flows",
+                        json!({"name": format!("目标流程 {n}"), "steps": [{"name": "部门", "approvers": "department_head", "rule": "any"}]}),
+                    )
+                    .await
+            }
             Target::Department => {
                 self.admin_a
                     .post(
@@ -636,15 +1231,43 @@ impl World {
                     )
                     .await
             }
+            Target::Webhook | Target::Delivery => {
+                self.admin_a
+                    .post(
+                        "/api/v1/webhooks",
+                        json!({"url": format!("https://receiver.invalid/target{n}"), "kinds": ["seal.created"]}),
+                    )
+                    .await
+            }
         };
         assert_eq!(answer.status, 201, "making {target:?}: {:?}", answer.body);
         let id = match target {
             Target::Person => &answer.body["person"]["id"],
             Target::Token => &answer.body["token"]["id"],
+            Target::Webhook | Target::Delivery => &answer.body["webhook"]["id"],
             _ => &answer.body["id"],
         };
+        if let Target::Delivery = target {
+            let webhook = id.as_str().expect("webhook id");
+            let test = self
+                .admin_a
+                .post(&format!("/api/v1/webhooks/{webhook}/test"), json!({}))
+                .await;
+            assert_eq!(test.status, 202, "making a delivery: {:?}", test.body);
+            return Some(test.body["id"].as_str().expect("delivery id").to_owned());
+        }
         Some(id.as_str().expect("id").to_owned())
     }
+}
+
+/// A 1 × 1 PNG, a valid document.
+fn tiny_png() -> Vec<u8> {
+    use image::ImageEncoder;
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes)
+        .write_image(&[255, 255, 255, 255], 1, 1, image::ExtendedColorType::Rgba8)
+        .unwrap();
+    bytes
 }
 
 fn phone_of(role: &str) -> &'static str {
@@ -675,9 +1298,54 @@ async fn world_on(server: TestServer) -> World {
     }
     // The other organisation's admin signs in with the same phone, in their own organisation.
     let _admin_b = server.register("beta").await;
+    // A seal kept by the seal keeper, and a default flow decided by the approver role.
+    let people = admin_a.get("/api/v1/people?per_page=100").await.body;
+    let keeper = people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phone"] == phone_of("seal_keeper"))
+        .and_then(|p| p["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let seal = admin_a
+        .post(
+            "/api/v1/seals",
+            json!({"name": "合同专用章", "kind": "seal_box", "seal_type": "contract", "level": 2, "keeper_id": keeper}),
+        )
+        .await;
+    assert_eq!(seal.status, 201, "{:?}", seal.body);
+    let approver_role = role_id(&admin_a, "approver").await;
+    let flow = admin_a
+        .post(
+            "/api/v1/flows",
+            json!({"name": "默认流程", "is_default": true, "steps": [{"name": "审批", "approvers": "role", "role_id": approver_role, "rule": "any"}]}),
+        )
+        .await;
+    assert_eq!(flow.status, 201, "{:?}", flow.body);
+    let mut employee_a = server.client();
+    assert_eq!(
+        employee_a
+            .login("alpha", phone_of("employee"), PASSWORD)
+            .await
+            .status,
+        200
+    );
+    let mut approver_a = server.client();
+    assert_eq!(
+        approver_a
+            .login("alpha", phone_of("approver"), PASSWORD)
+            .await
+            .status,
+        200
+    );
     World {
+        seal_a: seal.body["id"].as_str().unwrap().to_owned(),
         server,
         admin_a,
+        employee_a,
+        approver_a,
+        documents: Default::default(),
         counter: AtomicU32::new(0),
     }
 }
@@ -738,13 +1406,20 @@ async fn walk_matrix(world: World) {
                 None => expectation.path.to_owned(),
             };
             let path = path.replace("{name}", "style.css").replace("{code}", "en");
+            let path = match target
+                .as_deref()
+                .and_then(|id| world.documents.lock().unwrap().get(id).cloned())
+            {
+                Some(document) => path.replace("{document}", &document),
+                None => path,
+            };
             let n = world.next().to_string();
             let client = world.client_for(actor).await;
             let is_page = !(path.starts_with("/api/") || path == "/healthz" || path == "/readyz");
             let answer = match (is_page, expectation.body) {
                 (false, body) => {
                     let body: Option<Value> = body.map(|text| {
-                        serde_json::from_str(&text.replace("{n}", &n)).expect("sample body is JSON")
+                        serde_json::from_str(&world.fill(text, &n)).expect("sample body is JSON")
                     });
                     client
                         .request(expectation.method.clone(), &path, body)

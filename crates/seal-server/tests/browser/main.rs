@@ -11,6 +11,7 @@
 #[allow(dead_code)]
 #[path = "../api/common.rs"]
 mod common;
+mod applications;
 mod console;
 mod harness;
 mod smoke;

@@ -19,6 +19,10 @@ use crate::records::{
 };
 use crate::{Backend, Store, StoreError};
 
+pub(crate) mod applications;
+pub(crate) mod seals;
+mod webhooks;
+
 /// One transaction: every use case reads and writes through one, then commits. Dropping
 /// it without [`Tx::commit`] rolls everything back.
 pub struct Tx {
@@ -151,12 +155,13 @@ impl Tx {
         department: &DepartmentRecord,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO departments (id, org_id, parent_id, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO departments (id, org_id, parent_id, name, head_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(department.id.to_string())
         .bind(department.org_id.to_string())
         .bind(department.parent.map(|p| p.to_string()))
         .bind(department.name.as_str().to_owned())
+        .bind(department.head.map(|h| h.to_string()))
         .bind(department.created_at.as_millis())
         .execute(self.conn())
         .await?;
@@ -169,7 +174,7 @@ impl Tx {
         id: DepartmentId,
     ) -> Result<Option<DepartmentRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, org_id, parent_id, name, created_at FROM departments WHERE org_id = $1 AND id = $2",
+            "SELECT id, org_id, parent_id, name, head_id, created_at FROM departments WHERE org_id = $1 AND id = $2",
         )
         .bind(org.to_string())
         .bind(id.to_string())
@@ -181,7 +186,7 @@ impl Tx {
     /// All departments of the organisation, ordered by name.
     pub async fn departments(&mut self, org: OrgId) -> Result<Vec<DepartmentRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, org_id, parent_id, name, created_at FROM departments WHERE org_id = $1 ORDER BY name, id",
+            "SELECT id, org_id, parent_id, name, head_id, created_at FROM departments WHERE org_id = $1 ORDER BY name, id",
         )
         .bind(org.to_string())
         .fetch_all(self.conn())
@@ -195,14 +200,16 @@ impl Tx {
         id: DepartmentId,
         name: &DepartmentName,
         parent: Option<DepartmentId>,
+        head: Option<PersonId>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE departments SET name = $1, parent_id = $2 WHERE org_id = $3 AND id = $4",
+            "UPDATE departments SET name = $1, parent_id = $2, head_id = $5 WHERE org_id = $3 AND id = $4",
         )
         .bind(name.as_str().to_owned())
         .bind(parent.map(|p| p.to_string()))
         .bind(org.to_string())
         .bind(id.to_string())
+        .bind(head.map(|h| h.to_string()))
         .execute(self.conn())
         .await?;
         Ok(())
@@ -1093,6 +1100,7 @@ fn department_from_row(row: &AnyRow) -> Result<DepartmentRecord, StoreError> {
         org_id: parse_id(&org, OrgId::parse)?,
         parent: opt_id(row.try_get("parent_id")?, DepartmentId::parse)?,
         name: DepartmentName::parse(&name).map_err(|e| corrupt("department name", e))?,
+        head: opt_id(row.try_get("head_id")?, PersonId::parse)?,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
     })
 }

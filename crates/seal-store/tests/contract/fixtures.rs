@@ -51,6 +51,7 @@ pub fn department(org: OrgId, name: &str, parent: Option<DepartmentId>) -> Depar
         org_id: org,
         parent,
         name: department_name(name),
+        head: None,
         created_at: at(10),
     }
 }

@@ -166,7 +166,7 @@ pub async fn departments(store: Store) {
     // Rename the cashiers and move them from Finance to Admin.
     let treasury = department_name("Treasury");
     let mut tx = store.write().await.unwrap();
-    tx.update_department(acme.id, cashiers.id, &treasury, Some(admin.id))
+    tx.update_department(acme.id, cashiers.id, &treasury, Some(admin.id), None)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -207,7 +207,7 @@ pub async fn departments(store: Store) {
 
     // Move it back to the top level, then delete it.
     let mut tx = store.write().await.unwrap();
-    tx.update_department(acme.id, cashiers.id, &treasury, None)
+    tx.update_department(acme.id, cashiers.id, &treasury, None, None)
         .await
         .unwrap();
     tx.commit().await.unwrap();
