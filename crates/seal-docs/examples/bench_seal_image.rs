@@ -2,7 +2,8 @@
 //! `cargo xtask bench seal-image` (or `cargo run --release -p seal-docs --example
 //! bench_seal_image`). Prints the median and p95 of each step with its ratio to a
 //! baseline measured in the same run: the same pipeline drawing only the ring and the
-//! star (no text), and a plain tiny-skia fill of the same canvas.
+//! star (no text), and a plain tiny-skia fill of the same canvas, both encoded as the
+//! seal is; for document inspection, hashing the same bytes.
 
 use std::hint::black_box;
 use std::io::Cursor;
@@ -52,8 +53,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let fill = time(|| fill_png(dpi))?;
         println!("  PNG at {dpi} dpi ({0} × {0} px)", pixels(dpi));
         report("    seal", &seal, None);
-        report("    baseline: ring and star only", &no_text, Some(("seal", &seal)));
-        report("    baseline: tiny-skia fill + PNG", &fill, Some(("seal", &seal)));
+        report(
+            "    baseline: ring and star only",
+            &no_text,
+            Some(("seal", &seal)),
+        );
+        report(
+            "    baseline: tiny-skia fill + PNG",
+            &fill,
+            Some(("seal", &seal)),
+        );
     }
     let bitmap = time(|| renderer.bitmap(&spec, 600).map(|b| b.rgba.len()))?;
     report("RGBA bitmap at 600 dpi (no PNG)", &bitmap, None);
@@ -78,7 +87,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let hash = time(|| Ok::<_, std::io::Error>(sha2::Sha256::digest(&bytes)[0]))?;
         println!("  {what} ({} KB)", bytes.len() / 1000);
         report("    inspect", &inspect_times, None);
-        report("    baseline: SHA-256 of the bytes", &hash, Some(("inspect", &inspect_times)));
+        report(
+            "    baseline: SHA-256 of the bytes",
+            &hash,
+            Some(("inspect", &inspect_times)),
+        );
     }
     println!();
     println!("  reproduce: cargo xtask bench seal-image");
@@ -146,7 +159,7 @@ fn ring_and_star_png(dpi: u32) -> Result<usize, Box<dyn std::error::Error>> {
         tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
-    Ok(pixmap.encode_png()?.len())
+    encode_png(&pixmap, dpi)
 }
 
 /// A plain fill of the canvas, encoded as PNG.
@@ -154,7 +167,32 @@ fn fill_png(dpi: u32) -> Result<usize, Box<dyn std::error::Error>> {
     let side = pixels(dpi);
     let mut pixmap = tiny_skia::Pixmap::new(side, side).ok_or("pixmap")?;
     pixmap.fill(tiny_skia::Color::from_rgba8(0xd7, 0, 0x0f, 0xff));
-    Ok(pixmap.encode_png()?.len())
+    encode_png(&pixmap, dpi)
+}
+
+/// PNG encoding as `SealRenderer::png` does it (straight alpha, fast compression, pHYs),
+/// so that the baselines differ from the seal only in what is drawn.
+fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: u32) -> Result<usize, Box<dyn std::error::Error>> {
+    let mut rgba = Vec::with_capacity(pixmap.data().len());
+    for pixel in pixmap.pixels() {
+        let c = pixel.demultiply();
+        rgba.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let per_metre = (f64::from(dpi) / 0.0254).round() as u32;
+    encoder.set_pixel_dims(Some(png::PixelDimensions {
+        xppu: per_metre,
+        yppu: per_metre,
+        unit: png::Unit::Meter,
+    }));
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&rgba)?;
+    writer.finish()?;
+    Ok(out.len())
 }
 
 /// A PDF of `pages` A4 pages with a line of text and `padding` bytes of line drawing.
@@ -213,7 +251,11 @@ fn pdf(pages: usize, padding: usize) -> Vec<u8> {
 
 fn jpeg(width: u32, height: u32) -> Result<Vec<u8>, image::ImageError> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x / 16 % 256) as u8, (y / 12 % 256) as u8, ((x + y) % 256) as u8])
+        image::Rgb([
+            (x / 16 % 256) as u8,
+            (y / 12 % 256) as u8,
+            ((x + y) % 256) as u8,
+        ])
     });
     let mut out = Cursor::new(Vec::new());
     image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Jpeg)?;

@@ -197,7 +197,11 @@ fn malformed(kind: DocumentKind, detail: impl fmt::Display) -> DocumentError {
     }
 }
 
-fn inspect_pdf(bytes: &[u8], limits: &Limits, sha256: [u8; 32]) -> Result<Inspected, DocumentError> {
+fn inspect_pdf(
+    bytes: &[u8],
+    limits: &Limits,
+    sha256: [u8; 32],
+) -> Result<Inspected, DocumentError> {
     let kind = DocumentKind::Pdf;
     // Parsers of hostile input may panic; a panic means the file is malformed.
     let document = catch_unwind(|| lopdf::Document::load_mem(bytes))
@@ -228,14 +232,14 @@ fn inspect_pdf(bytes: &[u8], limits: &Limits, sha256: [u8; 32]) -> Result<Inspec
         .and_then(|&id| media_box_size(&document, id));
     drop(document);
 
-    let (thumbnail_png, thumbnail_is_placeholder, (width, height)) =
-        match render_first_page(bytes) {
-            Some((png, width, height)) => (png, false, (width, height)),
-            None => {
-                let (width, height) = lopdf_size.unwrap_or(A4_POINTS);
-                (placeholder_thumbnail(width, height)?, true, (width, height))
-            }
-        };
+    let (thumbnail_png, thumbnail_is_placeholder, (width, height)) = match render_first_page(bytes)
+    {
+        Some((png, width, height)) => (png, false, (width, height)),
+        None => {
+            let (width, height) = lopdf_size.unwrap_or(A4_POINTS);
+            (placeholder_thumbnail(width, height)?, true, (width, height))
+        }
+    };
     let dimensions = Dimensions::Points { width, height };
     Ok(Inspected {
         kind,
@@ -258,10 +262,7 @@ fn media_box_size(document: &lopdf::Document, page: lopdf::ObjectId) -> Option<(
         }
         if let Ok(media_box) = node.get(b"MediaBox") {
             let media_box = document.dereference(media_box).ok()?.1.as_array().ok()?;
-            let numbers: Vec<f32> = media_box
-                .iter()
-                .filter_map(|n| n.as_float().ok())
-                .collect();
+            let numbers: Vec<f32> = media_box.iter().filter_map(|n| n.as_float().ok()).collect();
             let [x0, y0, x1, y1] = numbers.as_slice() else {
                 return None;
             };
@@ -273,7 +274,10 @@ fn media_box_size(document: &lopdf::Document, page: lopdf::ObjectId) -> Option<(
                 (width, height)
             });
         }
-        let parent = node.get(b"Parent").and_then(lopdf::Object::as_reference).ok()?;
+        let parent = node
+            .get(b"Parent")
+            .and_then(lopdf::Object::as_reference)
+            .ok()?;
         node = document.get_dictionary(parent).ok()?;
     }
     None
@@ -282,7 +286,6 @@ fn media_box_size(document: &lopdf::Document, page: lopdf::ObjectId) -> Option<(
 /// The first page drawn by hayro as a PNG thumbnail, with the page's displayed size in
 /// points; `None` when hayro cannot read or draw it.
 fn render_first_page(bytes: &[u8]) -> Option<(Vec<u8>, f32, f32)> {
-    use hayro::hayro_interpret::InterpreterSettings;
     use hayro::hayro_syntax::Pdf;
     use hayro::vello_cpu::color::palette::css::WHITE;
     use hayro::{PixmapSettings, RenderCache, RenderSettings};
@@ -300,7 +303,7 @@ fn render_first_page(bytes: &[u8]) -> Option<(Vec<u8>, f32, f32)> {
         let pixmap = hayro::render(
             page,
             &cache,
-            &InterpreterSettings::default(),
+            &interpreter_settings(),
             &RenderSettings::default(),
             &PixmapSettings {
                 x_scale: scale,
@@ -316,6 +319,88 @@ fn render_first_page(bytes: &[u8]) -> Option<(Vec<u8>, f32, f32)> {
     })
     .ok()
     .flatten()
+}
+
+/// hayro's settings with a fallback for CJK text in fonts that the PDF names but does
+/// not embed (STSong-Light, as many Chinese business systems write): a CJK font from the
+/// system, else hayro's built-in standard fonts, which have no CJK glyphs.
+fn interpreter_settings() -> hayro::hayro_interpret::InterpreterSettings {
+    use hayro::hayro_interpret::InterpreterSettings;
+    use hayro::hayro_interpret::font::FontQuery;
+    use hayro::hayro_interpret::hayro_cmap::CidFamily;
+
+    let settings = InterpreterSettings::default();
+    let standard = Arc::clone(&settings.font_resolver);
+    InterpreterSettings {
+        font_resolver: Arc::new(move |query| {
+            if let FontQuery::Fallback(fallback) = query
+                && fallback
+                    .character_collection
+                    .as_ref()
+                    .is_some_and(|collection| {
+                        matches!(
+                            collection.family,
+                            CidFamily::AdobeGB1
+                                | CidFamily::AdobeCNS1
+                                | CidFamily::AdobeJapan1
+                                | CidFamily::AdobeKorea1
+                        )
+                    })
+                && let Some(font) = system_cjk_font(fallback.is_serif)
+            {
+                return Some(font);
+            }
+            standard(query)
+        }),
+        ..settings
+    }
+}
+
+/// A regular-weight CJK face from the system fonts, serif (Song) or sans (Hei), found
+/// and read into memory on first need, then kept for the life of the process.
+fn system_cjk_font(serif: bool) -> Option<(hayro::hayro_interpret::font::FontData, u32)> {
+    use hayro::hayro_interpret::font::FontData;
+    use resvg::usvg::fontdb::{Database, Family, Query, Source};
+    use std::sync::OnceLock;
+
+    type Found = Option<(FontData, u32)>;
+    static FONTS: OnceLock<(Found, Found)> = OnceLock::new();
+    const SANS: &[&str] = &[
+        "Noto Sans CJK SC",
+        "Source Han Sans SC",
+        "WenQuanYi Micro Hei",
+        "WenQuanYi Zen Hei",
+    ];
+    const SERIF: &[&str] = &["Noto Serif CJK SC", "Source Han Serif SC", "AR PL UMing CN"];
+
+    let (sans, serif_font) = FONTS.get_or_init(|| {
+        let mut db = Database::new();
+        db.load_system_fonts();
+        let find = |names: &[&str]| -> Found {
+            let families: Vec<Family<'_>> = names.iter().map(|name| Family::Name(name)).collect();
+            let id = db.query(&Query {
+                families: &families,
+                ..Query::default()
+            })?;
+            let face = db.face(id)?;
+            let data: FontData = match &face.source {
+                Source::File(path) | Source::SharedFile(path, _) => {
+                    Arc::new(std::fs::read(path).ok()?)
+                }
+                Source::Binary(data) => Arc::clone(data),
+            };
+            Some((data, face.index))
+        };
+        let sans = find(SANS);
+        let serif = find(SERIF);
+        (sans, serif)
+    });
+    let (first, second) = if serif {
+        (serif_font, sans)
+    } else {
+        (sans, serif_font)
+    };
+    first.clone().or_else(|| second.clone())
 }
 
 /// A white page with a grey border, in the proportions of a `width` × `height` page.

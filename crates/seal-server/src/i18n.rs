@@ -328,7 +328,10 @@ mod tests {
         for kind in seal_core::webhook::EventKind::ALL {
             used.insert(format!("event.{}", kind.key()));
         }
-        used.insert(format!("event.{}", seal_core::webhook::EventKind::Test.key()));
+        used.insert(format!(
+            "event.{}",
+            seal_core::webhook::EventKind::Test.key()
+        ));
         for target in seal_core::webhook::FilingTarget::ALL {
             used.insert(format!("filing.{}", target.key()));
         }

@@ -204,7 +204,7 @@ async fn housekeeping(app: App) {
             Ok(r) => tracing::info!(expired = r.expired, reminded = r.reminded, "application timers"),
             Err(error) => tracing::warn!(%error, "application timers failed"),
         }
-        if round % PURGE_SESSIONS_EVERY == 0 {
+        if round.is_multiple_of(PURGE_SESSIONS_EVERY) {
             match app.purge_expired_sessions().await {
                 Ok(0) => {}
                 Ok(deleted) => tracing::info!(deleted, "expired sessions deleted"),

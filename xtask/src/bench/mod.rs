@@ -1,7 +1,10 @@
 //! `cargo xtask bench NAME`: named benchmarks, each printing figures with the command
 //! that reproduces them, for docs/benchmarks.md.
 
+mod applications;
 mod foundation;
+mod seal_image;
+mod webhooks;
 
 use crate::task::{Error, Result};
 
@@ -22,11 +25,28 @@ struct Benchmark {
 }
 
 /// The benchmarks, by name.
-const BENCHMARKS: &[Benchmark] = &[Benchmark {
-    name: "foundation",
-    about: "release build, binary size, idle RSS, GET /healthz vs authenticated GET /api/v1/me (wrk)",
-    run: foundation::run,
-}];
+const BENCHMARKS: &[Benchmark] = &[
+    Benchmark {
+        name: "applications",
+        about: "applications filed per second through the API with a 1 MB PDF (create, upload, submit) vs GET /healthz",
+        run: applications::run,
+    },
+    Benchmark {
+        name: "foundation",
+        about: "release build, binary size, idle RSS, GET /healthz vs authenticated GET /api/v1/me (wrk)",
+        run: foundation::run,
+    },
+    Benchmark {
+        name: "seal-image",
+        about: "seal SVG and PNG at 150/300/600 dpi vs ring-and-star and plain fill; document inspection vs SHA-256",
+        run: seal_image::run,
+    },
+    Benchmark {
+        name: "webhooks",
+        about: "webhook deliveries per second to a loopback receiver vs raw POSTs (worker, SQLite)",
+        run: webhooks::run,
+    },
+];
 
 pub fn run(args: &[String]) -> Result {
     match args {

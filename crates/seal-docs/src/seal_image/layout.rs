@@ -3,8 +3,10 @@
 //! its own, which every SVG renderer draws the same way).
 //!
 //! The proportions follow real company seals: for a 40 mm round seal the ring is 1.2 mm
-//! wide, the organisation name about 6.5 mm tall, the star 14 mm across, the seal's name
-//! about 4.5 mm tall; every size scales with the seal.
+//! wide, the organisation name's characters 6.3 mm tall, about 1 mm inside the ring, the
+//! star 14 mm across, the seal's name 4.3 mm tall and the code 2.1 mm; every size scales
+//! with the seal. Characters on an arc are evenly spaced by arc length and narrowed (never
+//! shortened) when many share the arc, as engravers do.
 
 use std::f32::consts::PI;
 use std::fmt::Write as _;
@@ -122,7 +124,11 @@ fn oval(svg: &mut Svg, spec: &SealSpec, width: f32, height: f32) {
     if has_code {
         let code: Vec<char> = spec.code.chars().collect();
         let size = 3.7 * k;
-        let y = if spec.star { cy + 0.4 * k } else { cy - 0.6 * k };
+        let y = if spec.star {
+            cy + 0.4 * k
+        } else {
+            cy - 0.6 * k
+        };
         // Narrow figures as on invoice seals: 3.7 mm tall, 1.3 mm wide; the line stays
         // clear of the ends of the name.
         straight_line(svg, &code, cx, y, size, 1.25 * k, 0.6 * width);
@@ -189,10 +195,19 @@ fn span_for(count: usize) -> f32 {
 /// Characters along the upper arc of an ellipse (a circle when `a == b`) through their
 /// centres, evenly spaced by arc length, each rotated so that its top points outwards.
 #[allow(clippy::too_many_arguments)]
-fn upper_arc(svg: &mut Svg, chars: &[char], cx: f32, cy: f32, a: f32, b: f32, size: f32, span: f32) {
+fn upper_arc(
+    svg: &mut Svg,
+    chars: &[char],
+    cx: f32,
+    cy: f32,
+    a: f32,
+    b: f32,
+    size: f32,
+    span: f32,
+) {
     let (places, pitch) = along_ellipse(a, b, span, chars.len());
     let squeeze = (0.86 * pitch / (CJK_INK * size)).min(1.0);
-    for (&ch, (theta, _)) in chars.iter().zip(places) {
+    for (&ch, theta) in chars.iter().zip(places) {
         let (x, y) = (cx + a * theta.sin(), cy - b * theta.cos());
         let turn = (theta.sin() / a).atan2(theta.cos() / b);
         svg.glyph(ch, x, y, turn.to_degrees(), squeeze, 1.0, size);
@@ -202,9 +217,18 @@ fn upper_arc(svg: &mut Svg, chars: &[char], cx: f32, cy: f32, a: f32, b: f32, si
 /// Characters along the lower arc, reading left to right, each with its top towards the
 /// centre.
 #[allow(clippy::too_many_arguments)]
-fn lower_arc(svg: &mut Svg, chars: &[char], cx: f32, cy: f32, a: f32, b: f32, size: f32, span: f32) {
+fn lower_arc(
+    svg: &mut Svg,
+    chars: &[char],
+    cx: f32,
+    cy: f32,
+    a: f32,
+    b: f32,
+    size: f32,
+    span: f32,
+) {
     let (places, pitch) = along_ellipse(a, b, span, chars.len());
-    for (&ch, (theta, _)) in chars.iter().zip(places) {
+    for (&ch, theta) in chars.iter().zip(places) {
         let (x, y) = (cx + a * theta.sin(), cy + b * theta.cos());
         let turn = (-theta.sin() / a).atan2(theta.cos() / b);
         let squeeze = (0.88 * pitch / nominal_width(ch, size)).min(1.0);
@@ -213,9 +237,9 @@ fn lower_arc(svg: &mut Svg, chars: &[char], cx: f32, cy: f32, a: f32, b: f32, si
 }
 
 /// Splits the arc of the ellipse `(a sin θ, b cos θ)` for θ in `[-span/2, span/2]` into
-/// `count` equal lengths and returns the parameter θ at the middle of each with the
+/// `count` equal lengths and returns the parameter θ at the middle of each, with the
 /// length of one part.
-fn along_ellipse(a: f32, b: f32, span: f32, count: usize) -> (Vec<(f32, f32)>, f32) {
+fn along_ellipse(a: f32, b: f32, span: f32, count: usize) -> (Vec<f32>, f32) {
     const STEPS: usize = 720;
     if count == 0 {
         return (Vec::new(), 0.0);
@@ -249,7 +273,7 @@ fn along_ellipse(a: f32, b: f32, span: f32, count: usize) -> (Vec<(f32, f32)>, f
         } else {
             0.0
         };
-        places.push((start + (i as f32 + frac) * step, target));
+        places.push(start + (i as f32 + frac) * step);
     }
     (places, pitch)
 }
@@ -402,10 +426,30 @@ mod tests {
         let (places, pitch) = along_ellipse(10.0, 10.0, PI, 5);
         assert_eq!(places.len(), 5);
         assert!((pitch - 10.0 * PI / 5.0).abs() < 1e-3, "{pitch}");
-        assert!(places[2].0.abs() < 1e-3);
-        assert!((places[0].0 + places[4].0).abs() < 1e-3);
+        assert!(places[2].abs() < 1e-3);
+        assert!((places[0] + places[4]).abs() < 1e-3);
         for pair in places.windows(2) {
-            assert!((pair[1].0 - pair[0].0 - PI / 5.0).abs() < 1e-3);
+            assert!((pair[1] - pair[0] - PI / 5.0).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn places_on_an_ellipse_are_evenly_spaced_by_arc_length() {
+        let (a, b) = (20.0_f32, 12.0_f32);
+        let (places, pitch) = along_ellipse(a, b, 200.0_f32.to_radians(), 9);
+        let point = |t: f32| (a * t.sin(), b * t.cos());
+        let chords: Vec<f32> = places
+            .windows(2)
+            .map(|pair| {
+                let ((x0, y0), (x1, y1)) = (point(pair[0]), point(pair[1]));
+                (x1 - x0).hypot(y1 - y0)
+            })
+            .collect();
+        for chord in &chords {
+            assert!(
+                (chord - pitch).abs() < 0.03 * pitch,
+                "{chords:?} vs {pitch}"
+            );
         }
     }
 }

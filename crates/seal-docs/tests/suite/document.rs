@@ -59,10 +59,7 @@ fn make_pdf(pages: usize, cjk: bool, padding: usize) -> Document {
     for page in 0..pages {
         let mut operations = vec![
             Operation::new("rg", vec![0.85.into(), 0.1.into(), 0.1.into()]),
-            Operation::new(
-                "re",
-                vec![72.into(), 600.into(), 200.into(), 100.into()],
-            ),
+            Operation::new("re", vec![72.into(), 600.into(), 200.into(), 100.into()]),
             Operation::new("f", vec![]),
             Operation::new("BT", vec![]),
             Operation::new("rg", vec![0.into(), 0.into(), 0.into()]),
@@ -70,7 +67,10 @@ fn make_pdf(pages: usize, cjk: bool, padding: usize) -> Document {
             Operation::new("Td", vec![72.into(), 750.into()]),
             Operation::new(
                 "Tj",
-                vec![Object::string_literal(format!("Contract page {}", page + 1))],
+                vec![Object::string_literal(format!(
+                    "Contract page {}",
+                    page + 1
+                ))],
             ),
             Operation::new("ET", vec![]),
         ];
@@ -184,11 +184,18 @@ fn a_one_page_pdf_is_counted_hashed_and_drawn() {
     // White paper with the red rectangle drawn where the page has it (72–272 pt across,
     // 600–700 pt up), and black text.
     let scale = 320.0 / 595.0;
-    let at = |x: f32, y: f32| thumb.get_pixel((x * scale) as u32, ((842.0 - y) * scale) as u32).0;
+    let at = |x: f32, y: f32| {
+        thumb
+            .get_pixel((x * scale) as u32, ((842.0 - y) * scale) as u32)
+            .0
+    };
     assert_eq!(at(20.0, 20.0), [255, 255, 255]);
     let [r, g, b] = at(172.0, 650.0);
     assert!(r > 180 && g < 60 && b < 60, "{:?}", [r, g, b]);
-    let dark = thumb.pixels().filter(|p| p.0.iter().all(|&c| c < 100)).count();
+    let dark = thumb
+        .pixels()
+        .filter(|p| p.0.iter().all(|&c| c < 100))
+        .count();
     assert!(dark > 20, "the text line is drawn ({dark} dark pixels)");
 }
 
@@ -205,18 +212,28 @@ fn a_pdf_with_a_chinese_line_in_a_non_embedded_font_is_accepted() {
     let bytes = pdf_bytes(make_pdf(1, true, 0));
     let inspected = inspect(&bytes, &Limits::default()).unwrap();
     assert_eq!(inspected.pages, 1);
-    let thumb = thumbnail(&inspected.thumbnail_png);
-    assert!(thumb.width() <= THUMBNAIL_MAX_WIDTH);
-    std::fs::write("/tmp/cjk_thumb.png", &inspected.thumbnail_png).unwrap(); // SCRATCH
+    let thumb = thumbnail(&inspected.thumbnail_png).into_rgb8();
+    assert_eq!(thumb.width(), THUMBNAIL_MAX_WIDTH);
+    // The line is drawn with the system's CJK font (fonts-noto-cjk): 28 pt glyphs from
+    // 72 pt across and 500 pt up.
+    let scale = 320.0 / 595.0;
+    let (x0, x1) = ((72.0 * scale) as u32, ((72.0 + 5.0 * 28.0) * scale) as u32);
+    let (y0, y1) = (
+        ((842.0 - 530.0) * scale) as u32,
+        ((842.0 - 495.0) * scale) as u32,
+    );
+    let dark = (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .filter(|&(x, y)| thumb.get_pixel(x, y).0.iter().all(|&c| c < 110))
+        .count();
+    assert!(dark > 60, "the Chinese line is drawn ({dark} dark pixels)");
 }
 
 #[test]
 fn a_landscape_rotated_page_reports_its_displayed_size() {
     let mut doc = make_pdf(1, false, 0);
     let page_id = *doc.get_pages().values().next().unwrap();
-    doc.get_dictionary_mut(page_id)
-        .unwrap()
-        .set("Rotate", 90);
+    doc.get_dictionary_mut(page_id).unwrap().set("Rotate", 90);
     let inspected = inspect(&pdf_bytes(doc), &Limits::default()).unwrap();
     assert_eq!(
         inspected.dimensions,
@@ -398,7 +415,11 @@ fn png_header_only(width: u32, height: u32) -> Vec<u8> {
     ihdr.extend(height.to_be_bytes());
     ihdr.extend([8, 6, 0, 0, 0]); // 8-bit RGBA, deflate, no filter, no interlace
     chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -438,10 +459,16 @@ fn a_huge_image_is_refused_from_its_header_before_decoding() {
             max_pixels: Limits::default().max_pixels
         }
     );
-    assert!(started.elapsed().as_millis() < 500, "refused without decoding");
+    assert!(
+        started.elapsed().as_millis() < 500,
+        "refused without decoding"
+    );
     // Within the limits, the same lie is caught by the decoder.
     let error = inspect(&png_header_only(2000, 2000), &Limits::default()).unwrap_err();
-    assert!(matches!(error, DocumentError::Malformed { .. }), "{error:?}");
+    assert!(
+        matches!(error, DocumentError::Malformed { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]

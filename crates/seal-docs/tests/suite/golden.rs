@@ -57,7 +57,15 @@ fn golden_dir() -> PathBuf {
 fn failure_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+        .unwrap_or_else(|| {
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+            // crates/seal-docs → the workspace root.
+            manifest
+                .ancestors()
+                .nth(2)
+                .unwrap_or(manifest)
+                .join("target")
+        });
     target.join("seal-docs-golden")
 }
 
@@ -101,7 +109,12 @@ fn check(name: &str, spec: &SealSpec) {
     let mut differing = 0_u64;
     let mut worst = 0_u8;
     for ((g, a), d) in golden.pixels().zip(actual.pixels()).zip(diff.pixels_mut()) {
-        let delta = g.0.iter().zip(a.0).map(|(&x, y)| x.abs_diff(y)).max().unwrap_or(0);
+        let delta =
+            g.0.iter()
+                .zip(a.0)
+                .map(|(&x, y)| x.abs_diff(y))
+                .max()
+                .unwrap_or(0);
         worst = worst.max(delta);
         *d = if delta > CHANNEL_TOLERANCE {
             differing += 1;

@@ -171,7 +171,9 @@ fn every_shape_draws_and_xml_specials_are_escaped() {
     // Names of one character to the longest allowed.
     for n in [1, 2, 4, 18, 40] {
         let name: String = "印".repeat(n);
-        renderer().png(&spec(&name, "", "", ROUND_40, true), 72).unwrap();
+        renderer()
+            .png(&spec(&name, "", "", ROUND_40, true), 72)
+            .unwrap();
     }
     for n in 1..=9 {
         let name: String = "印".repeat(n);
@@ -319,7 +321,10 @@ fn bad_input_is_refused_with_a_clear_error() {
         },
         ..good.clone()
     });
-    assert!(matches!(error, SealImageError::OvalUpright { .. }), "{error}");
+    assert!(
+        matches!(error, SealImageError::OvalUpright { .. }),
+        "{error}"
+    );
     let error = render(SealSpec {
         shape: SealShape::Square { side_mm: 5.0 },
         ..good.clone()
@@ -346,8 +351,7 @@ fn bad_input_is_refused_with_a_clear_error() {
         .unwrap();
 }
 
-const MISSING_FONT: &str =
-    "no CJK font found: install fonts-noto-cjk or fonts-wqy-microhei (apt-get install fonts-noto-cjk)";
+const MISSING_FONT: &str = "no CJK font found: install fonts-noto-cjk or fonts-wqy-microhei (apt-get install fonts-noto-cjk)";
 
 #[test]
 fn without_a_cjk_font_the_error_says_what_to_install() {
@@ -375,11 +379,11 @@ fn without_a_cjk_font_the_error_says_what_to_install() {
     }
 
     let error = SealRenderer::with_font_file("/nonexistent/font.ttc").unwrap_err();
+    assert!(matches!(error, SealImageError::FontFile { .. }), "{error}");
     assert!(
-        matches!(error, SealImageError::FontFile { .. }),
+        error.to_string().contains("/nonexistent/font.ttc"),
         "{error}"
     );
-    assert!(error.to_string().contains("/nonexistent/font.ttc"), "{error}");
 }
 
 /// Not a font at all: a database holding it has no CJK face either.

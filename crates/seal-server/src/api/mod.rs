@@ -144,8 +144,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The console's pages, registered the same way so the route matrix covers them.
 fn web_routes() -> OpenApiRouter<AppState> {
-    use crate::web::{account, admin, assets, directory, home};
     use crate::web::webhooks as webhook_pages;
+    use crate::web::{account, admin, assets, directory, home};
     OpenApiRouter::new()
         .routes(routes!(assets::asset))
         .routes(routes!(account::root))
@@ -182,8 +182,14 @@ fn web_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::tokens, admin::create_token))
         .routes(routes!(admin::revoke_token))
         .routes(routes!(admin::audit))
-        .routes(routes!(webhook_pages::webhooks, webhook_pages::create_webhook))
-        .routes(routes!(webhook_pages::edit_webhook, webhook_pages::update_webhook))
+        .routes(routes!(
+            webhook_pages::webhooks,
+            webhook_pages::create_webhook
+        ))
+        .routes(routes!(
+            webhook_pages::edit_webhook,
+            webhook_pages::update_webhook
+        ))
         .routes(routes!(webhook_pages::rotate_secret))
         .routes(routes!(webhook_pages::test_webhook))
         .routes(routes!(webhook_pages::delete_webhook))

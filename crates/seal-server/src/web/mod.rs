@@ -13,8 +13,8 @@ pub mod applications;
 pub mod assets;
 pub mod directory;
 pub mod home;
-pub mod webhooks;
 pub mod seals;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 

@@ -395,7 +395,6 @@ async fn seals_are_registered_checked_and_change_status_with_a_history() {
 }
 
 #[tokio::test]
-#[ignore = "bug: seal-store seal_status_changes orders by (at, to_status), so changes in the same millisecond come back alphabetically, not in the order made"]
 async fn seal_history_keeps_the_order_of_changes_made_in_the_same_millisecond() {
     let server = TestServer::spawn().await;
     let admin = server.register("acme").await;

@@ -219,6 +219,35 @@ async fn a_rejected_application_shows_the_comment() {
     };
     let cast = cast(&server).await;
     set_up_seal_and_flow(&browser, &cast).await;
+
+    // A file that is not a PDF, PNG or JPEG is refused beside the field; the rest stays.
+    sign_in(&browser, "13800000005").await;
+    browser.goto("/applications/new").await;
+    browser.fill("#f-title", "借用公章").await;
+    browser.fill("#f-reason", "办理资质").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = dir.path().join("notes.pdf");
+    std::fs::write(&fake, "just text, not a PDF").expect("write");
+    browser
+        .wait_for("#f-documents")
+        .await
+        .send_keys(fake.to_str().expect("utf-8 path"))
+        .await
+        .expect("choose the file");
+    browser.click("#submit-application").await;
+    let error = browser.text_of("#e-documents").await;
+    assert!(
+        error.contains("notes.pdf"),
+        "{}",
+        browser.failure(&error).await
+    );
+    assert_eq!(
+        browser.attr_of("#f-title", "value").await.as_deref(),
+        Some("借用公章")
+    );
+    browser.screenshots("application-file-refused").await;
+    sign_out(&browser).await;
+
     let page = file_application(&browser, "借用公章").await;
     decide(
         &browser,

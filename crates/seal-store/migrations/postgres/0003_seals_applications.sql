@@ -57,13 +57,15 @@ CREATE INDEX seals_org ON seals(org_id, status);
 CREATE TABLE seal_status_changes (
     seal_id      TEXT NOT NULL REFERENCES seals(id),
     org_id       TEXT NOT NULL REFERENCES organisations(id),
+    -- 1, 2, … per seal: the order of changes, even within one millisecond.
+    seq          BIGINT NOT NULL,
     at           BIGINT NOT NULL,
     from_status  TEXT,
     to_status    TEXT NOT NULL,
     reason       TEXT NOT NULL,
     actor        TEXT NOT NULL
 );
-CREATE INDEX seal_status_changes_seal ON seal_status_changes(seal_id, at);
+CREATE UNIQUE INDEX seal_status_changes_seal ON seal_status_changes(seal_id, seq);
 
 -- The next application sequence number per organisation and year.
 CREATE TABLE application_sequences (

@@ -146,8 +146,9 @@ impl Tx {
         change: &SealStatusChange,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO seal_status_changes (seal_id, org_id, at, from_status, to_status, reason, actor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO seal_status_changes (seal_id, org_id, seq, at, from_status, to_status, reason, actor) \
+             VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM seal_status_changes WHERE seal_id = $1), \
+             $3, $4, $5, $6, $7)",
         )
         .bind(change.seal.to_string())
         .bind(org.to_string())
@@ -161,7 +162,7 @@ impl Tx {
         Ok(())
     }
 
-    /// A seal's status history, oldest first.
+    /// A seal's status history in the order the changes were made.
     pub async fn seal_status_changes(
         &mut self,
         org: OrgId,
@@ -169,7 +170,7 @@ impl Tx {
     ) -> Result<Vec<SealStatusChange>, StoreError> {
         let rows = sqlx::query(
             "SELECT seal_id, at, from_status, to_status, reason, actor FROM seal_status_changes \
-             WHERE org_id = $1 AND seal_id = $2 ORDER BY at, to_status",
+             WHERE org_id = $1 AND seal_id = $2 ORDER BY seq",
         )
         .bind(org.to_string())
         .bind(seal.to_string())
