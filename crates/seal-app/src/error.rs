@@ -4,9 +4,9 @@
 use seal_core::application::{LifecycleError, WindowError};
 use seal_core::department::TreeError;
 use seal_core::flow::{DecisionError, FlowError, ResolveError};
-use seal_core::seal::{FactorRuleError, SealStatus, ShapeError, StatusChangeError};
 use seal_core::org::{OrgCodeError, UsccError};
 use seal_core::permission::Permission;
+use seal_core::seal::{FactorRuleError, SealStatus, ShapeError, StatusChangeError};
 use seal_core::sod::SodViolation;
 use seal_core::text::TextError;
 use seal_store::StoreError;
@@ -63,6 +63,8 @@ pub enum Invalid {
     Document(DocumentProblem),
     /// A rejection needs a comment saying why.
     CommentRequired,
+    /// The seal's texts cannot be drawn (too long, or characters the font lacks).
+    NotEngravable(String),
     /// A webhook endpoint URL that is not acceptable.
     WebhookUrl(seal_core::webhook::UrlError),
     /// An event kind that does not exist or cannot be subscribed to.
@@ -81,16 +83,23 @@ pub enum Invalid {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DocumentProblem {
     Empty,
-    TooLarge { max_bytes: usize },
+    TooLarge {
+        max_bytes: usize,
+    },
     /// Not a PDF, PNG or JPEG.
     UnsupportedType,
     /// Looks like a PDF, PNG or JPEG but does not parse.
     Malformed,
-    TooManyPages { pages: u32, max: u32 },
+    TooManyPages {
+        pages: u32,
+        max: u32,
+    },
     Encrypted,
     ImageTooLarge,
     /// The application already holds the most documents allowed.
-    TooManyDocuments { max: usize },
+    TooManyDocuments {
+        max: usize,
+    },
 }
 
 /// What already exists or still depends on the thing being changed, or a state that

@@ -14,7 +14,7 @@ use seal_core::seal::{
 };
 use seal_core::time::Timestamp;
 use seal_core::webhook::EventKind;
-use seal_docs::seal_image::{self, SealRenderer, SealSpec};
+use seal_docs::seal_image::{self, SealImageError, SealRenderer, SealSpec};
 use seal_store::{SealRecord, SealStatusChange, Tx};
 use serde_json::json;
 
@@ -402,7 +402,16 @@ impl App {
         })
         .await
         .map_err(|e| AppError::Internal(format!("seal image task: {e}")))?
-        .map_err(|e| AppError::Internal(format!("seal image: {e}")))
+        .map_err(|e| match e {
+            SealImageError::NoCjkFont
+            | SealImageError::FontFile { .. }
+            | SealImageError::Render(_)
+            | SealImageError::DpiOutOfRange { .. } => {
+                AppError::Internal(format!("seal image: {e}"))
+            }
+            // The engraving itself cannot be drawn: too long, or characters the font lacks.
+            _ => AppError::invalid("name", Invalid::NotEngravable(e.to_string())),
+        })
     }
 
     /// The renderer, loaded from the system fonts on first use; a missing CJK font is
@@ -573,8 +582,10 @@ fn seal_spec(org_name: &str, seal: &SealRecord) -> SealSpec {
     };
     SealSpec {
         org_name: org_name.to_owned(),
-        seal_name: match seal.seal_type {
-            SealType::Official => String::new(),
+        // The official seal (公章) shows only the organisation around the star; a square
+        // seal always shows its name in the grid.
+        seal_name: match (seal.seal_type, seal.shape) {
+            (SealType::Official, SealShape::Round { .. } | SealShape::Oval { .. }) => String::new(),
             _ => seal.name.as_str().to_owned(),
         },
         code,

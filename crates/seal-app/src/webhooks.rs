@@ -55,7 +55,6 @@ const MIN_LEASE_SECONDS: i64 = 60;
 /// The body is the Standard Webhooks payload `{"type": kind, "timestamp": now (RFC 3339),
 /// "data": data}`, stored as sent; its message id (`msg_…`) is the `webhook-id` of every
 /// delivery and retry.
-#[allow(dead_code)] // called by the use cases that report events (seals, applications …)
 pub(crate) async fn enqueue(
     tx: &mut Tx,
     org: OrgId,

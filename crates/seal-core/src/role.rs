@@ -78,9 +78,13 @@ impl BuiltinRole {
                 AlarmsHandle,
                 WebhooksManage,
             ]),
-            BuiltinRole::SealKeeper => {
-                PermissionSet::of(&[PeopleRead, SealsRead, SealsKeep, ApplicationsApprove, AlarmsHandle])
-            }
+            BuiltinRole::SealKeeper => PermissionSet::of(&[
+                PeopleRead,
+                SealsRead,
+                SealsKeep,
+                ApplicationsApprove,
+                AlarmsHandle,
+            ]),
             BuiltinRole::Approver => {
                 PermissionSet::of(&[PeopleRead, SealsRead, ApplicationsApprove])
             }

@@ -364,7 +364,8 @@ fn system_cjk_font(serif: bool) -> Option<(hayro::hayro_interpret::font::FontDat
     use std::sync::OnceLock;
 
     type Found = Option<(FontData, u32)>;
-    static FONTS: OnceLock<(Found, Found)> = OnceLock::new();
+    static SANS_FONT: OnceLock<Found> = OnceLock::new();
+    static SERIF_FONT: OnceLock<Found> = OnceLock::new();
     const SANS: &[&str] = &[
         "Noto Sans CJK SC",
         "Source Han Sans SC",
@@ -373,34 +374,30 @@ fn system_cjk_font(serif: bool) -> Option<(hayro::hayro_interpret::font::FontDat
     ];
     const SERIF: &[&str] = &["Noto Serif CJK SC", "Source Han Serif SC", "AR PL UMing CN"];
 
-    let (sans, serif_font) = FONTS.get_or_init(|| {
+    // Each style is looked for (one scan of the system fonts) and read (about 20 MB for
+    // a Noto CJK collection) only when a PDF first needs it.
+    let find = |names: &[&str]| -> Found {
         let mut db = Database::new();
         db.load_system_fonts();
-        let find = |names: &[&str]| -> Found {
-            let families: Vec<Family<'_>> = names.iter().map(|name| Family::Name(name)).collect();
-            let id = db.query(&Query {
-                families: &families,
-                ..Query::default()
-            })?;
-            let face = db.face(id)?;
-            let data: FontData = match &face.source {
-                Source::File(path) | Source::SharedFile(path, _) => {
-                    Arc::new(std::fs::read(path).ok()?)
-                }
-                Source::Binary(data) => Arc::clone(data),
-            };
-            Some((data, face.index))
+        let families: Vec<Family<'_>> = names.iter().map(|name| Family::Name(name)).collect();
+        let id = db.query(&Query {
+            families: &families,
+            ..Query::default()
+        })?;
+        let face = db.face(id)?;
+        let data: FontData = match &face.source {
+            Source::File(path) | Source::SharedFile(path, _) => Arc::new(std::fs::read(path).ok()?),
+            Source::Binary(data) => Arc::clone(data),
         };
-        let sans = find(SANS);
-        let serif = find(SERIF);
-        (sans, serif)
-    });
-    let (first, second) = if serif {
-        (serif_font, sans)
-    } else {
-        (sans, serif_font)
+        Some((data, face.index))
     };
-    first.clone().or_else(|| second.clone())
+    let sans = || SANS_FONT.get_or_init(|| find(SANS)).clone();
+    let serif_font = || SERIF_FONT.get_or_init(|| find(SERIF)).clone();
+    if serif {
+        serif_font().or_else(sans)
+    } else {
+        sans().or_else(serif_font)
+    }
 }
 
 /// A white page with a grey border, in the proportions of a `width` × `height` page.

@@ -333,7 +333,10 @@ impl Config {
             totp_issuer: s.totp_issuer.clone(),
             webhooks_allow_private_targets: self.webhooks.allow_private_targets,
             application_max_window_days: self.applications.max_window_days,
-            document_max_bytes: self.applications.document_max_mb.saturating_mul(1024 * 1024),
+            document_max_bytes: self
+                .applications
+                .document_max_mb
+                .saturating_mul(1024 * 1024),
             document_max_pages: self.applications.document_max_pages,
             documents_per_application: self.applications.documents_per_application,
             approval_reminder_seconds: self.applications.reminder_after_hours.saturating_mul(3600),

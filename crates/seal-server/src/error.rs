@@ -11,8 +11,8 @@ use seal_app::password::PasswordProblem;
 use seal_core::application::{ApplicationStatus, LifecycleError, WindowError};
 use seal_core::department::TreeError;
 use seal_core::flow::{DecisionError, FlowError, ResolveError};
-use seal_core::seal::{FactorRuleError, SealStatus, ShapeError};
 use seal_core::org::{OrgCodeError, UsccError};
+use seal_core::seal::{FactorRuleError, SealStatus, ShapeError};
 use seal_core::text::TextError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -300,13 +300,21 @@ fn not_found(entity: Entity) -> ApiError {
             "Webhook delivery not found.",
         ),
         Entity::Seal => ("not_found.seal", "找不到该印章。", "Seal not found."),
-        Entity::Flow => ("not_found.flow", "找不到该审批流程。", "Approval flow not found."),
+        Entity::Flow => (
+            "not_found.flow",
+            "找不到该审批流程。",
+            "Approval flow not found.",
+        ),
         Entity::Application => (
             "not_found.application",
             "找不到该用印申请。",
             "Application not found.",
         ),
-        Entity::Document => ("not_found.document", "找不到该文件。", "Document not found."),
+        Entity::Document => (
+            "not_found.document",
+            "找不到该文件。",
+            "Document not found.",
+        ),
         Entity::Grant => (
             "not_found.grant",
             "该申请没有用印授权。",
@@ -409,14 +417,49 @@ fn conflict(conflict: Conflict) -> ApiError {
 
 fn document_problem(problem: DocumentProblem) -> (String, String, String) {
     match problem {
-        DocumentProblem::Empty => ("document.empty".into(), "文件为空。".into(), "The file is empty.".into()),
-        DocumentProblem::TooLarge { max_bytes } => ("document.too_large".into(), format!("文件过大（最大 {} MB）。", max_bytes / (1024 * 1024)), format!("The file is too large (at most {} MB).", max_bytes / (1024 * 1024))),
-        DocumentProblem::UnsupportedType => ("document.unsupported_type".into(), "只接受 PDF、PNG 或 JPEG 文件（按文件内容判断，而非文件名）。".into(), "Only PDF, PNG or JPEG files are accepted (judged by content, not by name).".into()),
-        DocumentProblem::Malformed => ("document.malformed".into(), "文件已损坏或无法解析。".into(), "The file is damaged or cannot be read.".into()),
-        DocumentProblem::TooManyPages { pages, max } => ("document.too_many_pages".into(), format!("文件有 {pages} 页，最多 {max} 页。"), format!("The file has {pages} pages; at most {max} are accepted.")),
-        DocumentProblem::Encrypted => ("document.encrypted".into(), "文件有密码保护，请上传未加密的文件。".into(), "The file is password-protected; upload it unencrypted.".into()),
-        DocumentProblem::ImageTooLarge => ("document.image_too_large".into(), "图片尺寸过大。".into(), "The image's dimensions are too large.".into()),
-        DocumentProblem::TooManyDocuments { max } => ("document.too_many".into(), format!("每个申请最多 {max} 份文件。"), format!("An application holds at most {max} documents.")),
+        DocumentProblem::Empty => (
+            "document.empty".into(),
+            "文件为空。".into(),
+            "The file is empty.".into(),
+        ),
+        DocumentProblem::TooLarge { max_bytes } => (
+            "document.too_large".into(),
+            format!("文件过大（最大 {} MB）。", max_bytes / (1024 * 1024)),
+            format!(
+                "The file is too large (at most {} MB).",
+                max_bytes / (1024 * 1024)
+            ),
+        ),
+        DocumentProblem::UnsupportedType => (
+            "document.unsupported_type".into(),
+            "只接受 PDF、PNG 或 JPEG 文件（按文件内容判断，而非文件名）。".into(),
+            "Only PDF, PNG or JPEG files are accepted (judged by content, not by name).".into(),
+        ),
+        DocumentProblem::Malformed => (
+            "document.malformed".into(),
+            "文件已损坏或无法解析。".into(),
+            "The file is damaged or cannot be read.".into(),
+        ),
+        DocumentProblem::TooManyPages { pages, max } => (
+            "document.too_many_pages".into(),
+            format!("文件有 {pages} 页，最多 {max} 页。"),
+            format!("The file has {pages} pages; at most {max} are accepted."),
+        ),
+        DocumentProblem::Encrypted => (
+            "document.encrypted".into(),
+            "文件有密码保护，请上传未加密的文件。".into(),
+            "The file is password-protected; upload it unencrypted.".into(),
+        ),
+        DocumentProblem::ImageTooLarge => (
+            "document.image_too_large".into(),
+            "图片尺寸过大。".into(),
+            "The image's dimensions are too large.".into(),
+        ),
+        DocumentProblem::TooManyDocuments { max } => (
+            "document.too_many".into(),
+            format!("每个申请最多 {max} 份文件。"),
+            format!("An application holds at most {max} documents."),
+        ),
     }
 }
 
@@ -455,10 +498,32 @@ fn application_status_zh(status: ApplicationStatus) -> &'static str {
 
 fn lifecycle_conflict(error: LifecycleError) -> (&'static str, String, String) {
     match error {
-        LifecycleError::WrongStatus(status) => ("conflict.application_status", format!("申请当前为“{}”，不能进行此操作。", application_status_zh(status)), format!("Not possible while the application is {}.", status.key().replace('_', " "))),
-        LifecycleError::OutsideWindow => ("conflict.outside_window", "不在批准的用印时间内。".to_owned(), "Outside the approved time window.".to_owned()),
-        LifecycleError::NoUsesLeft { remaining } => ("conflict.no_uses_left", format!("剩余用印次数不足（剩余 {remaining} 次）。"), format!("Not enough stampings left ({remaining} remain).")),
-        LifecycleError::NotEnded => ("conflict.window_not_ended", "用印时间尚未结束。".to_owned(), "The time window has not ended.".to_owned()),
+        LifecycleError::WrongStatus(status) => (
+            "conflict.application_status",
+            format!(
+                "申请当前为“{}”，不能进行此操作。",
+                application_status_zh(status)
+            ),
+            format!(
+                "Not possible while the application is {}.",
+                status.key().replace('_', " ")
+            ),
+        ),
+        LifecycleError::OutsideWindow => (
+            "conflict.outside_window",
+            "不在批准的用印时间内。".to_owned(),
+            "Outside the approved time window.".to_owned(),
+        ),
+        LifecycleError::NoUsesLeft { remaining } => (
+            "conflict.no_uses_left",
+            format!("剩余用印次数不足（剩余 {remaining} 次）。"),
+            format!("Not enough stampings left ({remaining} remain)."),
+        ),
+        LifecycleError::NotEnded => (
+            "conflict.window_not_ended",
+            "用印时间尚未结束。".to_owned(),
+            "The time window has not ended.".to_owned(),
+        ),
     }
 }
 
@@ -532,14 +597,47 @@ fn field_label(field: &str) -> (&'static str, &'static str) {
 fn webhook_url_error(error: seal_core::webhook::UrlError) -> (String, String, String) {
     use seal_core::webhook::UrlError as U;
     let (code, zh, en): (&str, String, String) = match error {
-        U::Empty => ("webhook_url.empty", "请填写端点地址。".into(), "Enter the endpoint URL.".into()),
-        U::TooLong { max } => ("webhook_url.too_long", format!("地址最多 {max} 个字符。"), format!("The URL must be at most {max} characters.")),
-        U::Scheme => ("webhook_url.scheme", "地址须以 https:// 开头（仅在允许内网目标时可用 http://）。".into(), "The URL must start with https:// (http:// only where private targets are allowed).".into()),
-        U::Host => ("webhook_url.host", "地址中的主机名无效。".into(), "The URL's host name is not valid.".into()),
-        U::Port => ("webhook_url.port", "端口须为 1 至 65535 的数字。".into(), "The port must be a number from 1 to 65535.".into()),
-        U::Credentials => ("webhook_url.credentials", "地址中不能包含用户名或密码。".into(), "The URL must not carry a user name or password.".into()),
-        U::Characters => ("webhook_url.characters", "地址中不能包含空格、控制字符或 # 片段。".into(), "The URL must not contain spaces, control characters or a # fragment.".into()),
-        U::PrivateHost => ("webhook_url.private", "不允许发送到本机、内网或链路本地地址。".into(), "Loopback, private and link-local addresses are not allowed as targets.".into()),
+        U::Empty => (
+            "webhook_url.empty",
+            "请填写端点地址。".into(),
+            "Enter the endpoint URL.".into(),
+        ),
+        U::TooLong { max } => (
+            "webhook_url.too_long",
+            format!("地址最多 {max} 个字符。"),
+            format!("The URL must be at most {max} characters."),
+        ),
+        U::Scheme => (
+            "webhook_url.scheme",
+            "地址须以 https:// 开头（仅在允许内网目标时可用 http://）。".into(),
+            "The URL must start with https:// (http:// only where private targets are allowed)."
+                .into(),
+        ),
+        U::Host => (
+            "webhook_url.host",
+            "地址中的主机名无效。".into(),
+            "The URL's host name is not valid.".into(),
+        ),
+        U::Port => (
+            "webhook_url.port",
+            "端口须为 1 至 65535 的数字。".into(),
+            "The port must be a number from 1 to 65535.".into(),
+        ),
+        U::Credentials => (
+            "webhook_url.credentials",
+            "地址中不能包含用户名或密码。".into(),
+            "The URL must not carry a user name or password.".into(),
+        ),
+        U::Characters => (
+            "webhook_url.characters",
+            "地址中不能包含空格、控制字符或 # 片段。".into(),
+            "The URL must not contain spaces, control characters or a # fragment.".into(),
+        ),
+        U::PrivateHost => (
+            "webhook_url.private",
+            "不允许发送到本机、内网或链路本地地址。".into(),
+            "Loopback, private and link-local addresses are not allowed as targets.".into(),
+        ),
     };
     (code.to_owned(), zh, en)
 }
@@ -604,6 +702,7 @@ fn invalid(field: &'static str, reason: Invalid) -> ApiError {
         Invalid::UnknownFlow => ("flow.unknown".into(), "所选审批流程不存在。".into(), "The chosen approval flow does not exist.".into()),
         Invalid::CommentRequired => ("comment.required".into(), "驳回时请填写意见，说明原因。".into(), "Say why in a comment when rejecting.".into()),
         Invalid::Document(problem) => document_problem(problem),
+        Invalid::NotEngravable(detail) => ("seal.not_engravable".into(), format!("无法生成印章图片（名称过长，或含有字体中没有的字符）：{detail}"), format!("The seal image cannot be drawn (a text is too long or has characters the font lacks): {detail}")),
         Invalid::WebhookUrl(error) => webhook_url_error(error),
         Invalid::UnknownEventKind(key) => ("webhook.kind.unknown".into(), format!("没有可订阅的事件类型 “{key}”。"), format!("There is no event kind \"{key}\" to subscribe to.")),
         Invalid::NoEventKinds => ("webhook.kind.none".into(), "至少选择一种事件类型。".into(), "Choose at least one event kind.".into()),

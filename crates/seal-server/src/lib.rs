@@ -201,7 +201,11 @@ async fn housekeeping(app: App) {
         ticks.tick().await;
         match app.run_application_timers().await {
             Ok(r) if r == Default::default() => {}
-            Ok(r) => tracing::info!(expired = r.expired, reminded = r.reminded, "application timers"),
+            Ok(r) => tracing::info!(
+                expired = r.expired,
+                reminded = r.reminded,
+                "application timers"
+            ),
             Err(error) => tracing::warn!(%error, "application timers failed"),
         }
         if round.is_multiple_of(PURGE_SESSIONS_EVERY) {

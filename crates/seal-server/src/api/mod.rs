@@ -76,7 +76,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(seals::seal_image))
         .routes(routes!(seals::get_factor_policy, seals::set_factor_policy))
         .routes(routes!(seals::list_flows, seals::create_flow))
-        .routes(routes!(seals::get_flow, seals::update_flow, seals::delete_flow))
+        .routes(routes!(
+            seals::get_flow,
+            seals::update_flow,
+            seals::delete_flow
+        ))
         .routes(routes!(
             applications::list_applications,
             applications::create_application

@@ -916,21 +916,37 @@ fn seal_page_expectations() -> Vec<Expectation> {
         body,
     };
     vec![
-        e(Method::GET, "/seals", Roles(SEAL_READERS), Target::None, None),
+        e(
+            Method::GET,
+            "/seals",
+            Roles(SEAL_READERS),
+            Target::None,
+            None,
+        ),
         e(
             Method::POST,
             "/seals",
             Roles(ADMIN),
             Target::None,
-            Some("_csrf={csrf}&name=%E7%BD%91%E9%A1%B5%E7%AB%A0{n}&kind=seal_box&seal_type=contract&level=2"),
+            Some(
+                "_csrf={csrf}&name=%E7%BD%91%E9%A1%B5%E7%AB%A0{n}&kind=seal_box&seal_type=contract&level=2",
+            ),
         ),
-        e(Method::GET, "/seals/{id}", Roles(SEAL_READERS), Target::Seal, None),
+        e(
+            Method::GET,
+            "/seals/{id}",
+            Roles(SEAL_READERS),
+            Target::Seal,
+            None,
+        ),
         e(
             Method::POST,
             "/seals/{id}",
             Roles(ADMIN),
             Target::Seal,
-            Some("_csrf={csrf}&name=%E6%94%B9%E5%90%8D{n}&kind=seal_box&seal_type=contract&level=3"),
+            Some(
+                "_csrf={csrf}&name=%E6%94%B9%E5%90%8D{n}&kind=seal_box&seal_type=contract&level=3",
+            ),
         ),
         e(
             Method::POST,
@@ -939,15 +955,29 @@ fn seal_page_expectations() -> Vec<Expectation> {
             Target::Seal,
             Some("_csrf={csrf}&status=suspended&reason=%E6%A3%80%E4%BF%AE"),
         ),
-        e(Method::GET, "/seals/{id}/image.svg", Roles(SEAL_READERS), Target::Seal, None),
-        e(Method::GET, "/seals/{id}/image.png", Roles(SEAL_READERS), Target::Seal, None),
+        e(
+            Method::GET,
+            "/seals/{id}/image.svg",
+            Roles(SEAL_READERS),
+            Target::Seal,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/seals/{id}/image.png",
+            Roles(SEAL_READERS),
+            Target::Seal,
+            None,
+        ),
         e(Method::GET, "/flows", Roles(ADMIN), Target::None, None),
         e(
             Method::POST,
             "/flows",
             Roles(ADMIN),
             Target::None,
-            Some("_csrf={csrf}&name=%E7%BD%91%E9%A1%B5%E6%B5%81%E7%A8%8B{n}&s0_name=%E5%AE%A1%E6%89%B9&s0_approvers=seal_keeper&s0_rule=any&s0_condition=always"),
+            Some(
+                "_csrf={csrf}&name=%E7%BD%91%E9%A1%B5%E6%B5%81%E7%A8%8B{n}&s0_name=%E5%AE%A1%E6%89%B9&s0_approvers=seal_keeper&s0_rule=any&s0_condition=always",
+            ),
         ),
         e(Method::GET, "/flows/new", Roles(ADMIN), Target::None, None),
         e(Method::GET, "/flows/{id}", Roles(ADMIN), Target::Flow, None),
@@ -956,7 +986,9 @@ fn seal_page_expectations() -> Vec<Expectation> {
             "/flows/{id}",
             Roles(ADMIN),
             Target::Flow,
-            Some("_csrf={csrf}&name=%E6%94%B9%E5%90%8D{n}&s0_name=%E5%AE%A1%E6%89%B9&s0_approvers=department_head&s0_rule=any&s0_condition=always"),
+            Some(
+                "_csrf={csrf}&name=%E6%94%B9%E5%90%8D{n}&s0_name=%E5%AE%A1%E6%89%B9&s0_approvers=department_head&s0_rule=any&s0_condition=always",
+            ),
         ),
         e(
             Method::POST,
@@ -965,16 +997,36 @@ fn seal_page_expectations() -> Vec<Expectation> {
             Target::Flow,
             Some("_csrf={csrf}"),
         ),
-        e(Method::GET, "/applications", Roles(APPLICANTS), Target::None, None),
+        e(
+            Method::GET,
+            "/applications",
+            Roles(APPLICANTS),
+            Target::None,
+            None,
+        ),
         e(
             Method::POST,
             "/applications",
             Roles(APPLICANTS),
             Target::None,
-            Some("_csrf={csrf}&title=%E5%90%88%E5%90%8C{n}&reason=x&count=1&stamp_kind=ordinary&action=draft"),
+            Some(
+                "_csrf={csrf}&title=%E5%90%88%E5%90%8C{n}&reason=x&count=1&stamp_kind=ordinary&action=draft",
+            ),
         ),
-        e(Method::GET, "/applications/new", Roles(APPLICANTS), Target::None, None),
-        e(Method::GET, "/applications/all", Roles(AUDITORS), Target::None, None),
+        e(
+            Method::GET,
+            "/applications/new",
+            Roles(APPLICANTS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/applications/all",
+            Roles(AUDITORS),
+            Target::None,
+            None,
+        ),
         e(
             Method::GET,
             "/applications/{id}",

@@ -8,10 +8,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 // The API tests' server fixture, shared by path: this binary uses only part of it.
+mod applications;
 #[allow(dead_code)]
 #[path = "../api/common.rs"]
 mod common;
-mod applications;
 mod console;
 mod harness;
 mod smoke;

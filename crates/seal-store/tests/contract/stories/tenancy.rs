@@ -247,9 +247,15 @@ pub async fn writes_are_scoped_by_organisation(store: Store) {
             .unwrap()
     );
     tx.set_person_roles(b_id, a.person.id, &[]).await.unwrap();
-    tx.update_department(b_id, a.department.id, &department_name("Hijacked"), None, None)
-        .await
-        .unwrap();
+    tx.update_department(
+        b_id,
+        a.department.id,
+        &department_name("Hijacked"),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     tx.delete_department(b_id, held.child.id).await.unwrap();
     tx.update_role(
         b_id,
