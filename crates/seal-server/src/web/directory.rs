@@ -117,6 +117,9 @@ pub struct DepartmentForm {
     name: String,
     #[serde(default)]
     parent_id: String,
+    /// Only on the edit form; empty clears the head.
+    #[serde(default)]
+    head_id: String,
 }
 
 /// Creates a department.
@@ -163,6 +166,9 @@ struct DepartmentEditPage {
     errors: FieldErrors,
     name: String,
     parent_id: String,
+    /// Active people who may be named head (empty when the editor cannot read people).
+    people: Vec<(String, String)>,
+    head_id: String,
 }
 
 async fn department_edit_page(
@@ -181,12 +187,26 @@ async fn department_edit_page(
     }
     let all = state.app.list_departments(principal).await?;
     let department = all.iter().find(|d| d.id == id).ok_or(PageError::NotFound)?;
-    let (name, parent_id) = match typed {
-        Some(form) => (form.name, form.parent_id),
+    let (name, parent_id, head_id) = match typed {
+        Some(form) => (form.name, form.parent_id, form.head_id),
         None => (
             department.name.as_str().to_owned(),
             department.parent.map(|p| p.to_string()).unwrap_or_default(),
+            department.head.map(|p| p.to_string()).unwrap_or_default(),
         ),
+    };
+    let filter = seal_store::PeopleFilter {
+        status: Some(seal_core::person::PersonStatus::Active),
+        limit: 1000,
+        ..Default::default()
+    };
+    let people = match state.app.list_people(principal, &filter).await {
+        Ok((people, _)) => people
+            .iter()
+            .map(|p| (p.id.to_string(), p.name.as_str().to_owned()))
+            .collect(),
+        Err(seal_app::AppError::Forbidden) => Vec::new(),
+        Err(error) => return Err(error.into()),
     };
     render(&DepartmentEditPage {
         chrome: page.chrome("departments.edit"),
@@ -195,6 +215,8 @@ async fn department_edit_page(
         errors,
         name,
         parent_id,
+        people,
+        head_id,
     })
 }
 
@@ -224,7 +246,7 @@ pub async fn update_department(
     let update = DepartmentUpdate {
         name: Some(form.name.clone()),
         parent: Some(optional_id(&form.parent_id, DepartmentId::parse)),
-        head: None,
+        head: Some(optional_id(&form.head_id, PersonId::parse)),
     };
     match state
         .app

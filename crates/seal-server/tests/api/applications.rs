@@ -1123,3 +1123,98 @@ async fn grants_expire_when_their_window_ends() {
     assert_eq!(view["grant"]["status"], "expired");
     server.stop().await;
 }
+
+// ----- department heads -----------------------------------------------------------------
+
+/// A department's head, set in the console's department form, decides the "department
+/// head" step of the employee's application; a disabled or unknown head is refused.
+#[tokio::test]
+async fn the_department_head_set_in_the_console_decides_the_head_step() {
+    let server = TestServer::spawn().await;
+    let o = org(&server, "heads").await;
+    let department = o
+        .admin
+        .post("/api/v1/departments", json!({"name": "法务部"}))
+        .await;
+    check(&department, StatusCode::CREATED);
+    let department = text(&department.body["id"]);
+    check(
+        &o.admin
+            .patch(
+                &format!("/api/v1/people/{}", o.employee_id),
+                json!({"department_id": department}),
+            )
+            .await,
+        StatusCode::OK,
+    );
+    // The console form: the page lists people to choose from; posting sets the head.
+    let page = o.admin.get(&format!("/departments/{department}")).await;
+    assert!(page.text.contains("name=\"head_id\""), "{}", page.text);
+    let marker = "name=\"_csrf\" value=\"";
+    let start = page.text.find(marker).unwrap() + marker.len();
+    let csrf = &page.text[start..start + page.text[start..].find('"').unwrap()];
+    let posted = o
+        .admin
+        .send_raw(
+            Method::POST,
+            &format!("/departments/{department}"),
+            format!(
+                "_csrf={csrf}&name=%E6%B3%95%E5%8A%A1%E9%83%A8&parent_id=&head_id={}",
+                o.a_id
+            ),
+            Some("application/x-www-form-urlencoded"),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.text);
+    let listed = o.admin.get("/api/v1/departments").await;
+    let row = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == department.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["head_id"], o.a_id.as_str());
+    // An unknown head is refused through the API.
+    check_error(
+        &o.admin
+            .patch(
+                &format!("/api/v1/departments/{department}"),
+                json!({"head_id": "00000000-0000-0000-0000-000000000000"}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid.person.unknown",
+    );
+
+    let seal_id = seal(&o.admin, "合同专用章", 2, Some(&o.keeper_id), None).await;
+    flow(
+        &o.admin,
+        "部门负责人审批",
+        true,
+        json!([{"name": "部门负责人", "approvers": "department_head", "rule": "any"}]),
+    )
+    .await;
+    let application = submitted(&o.employee, &seal_id).await;
+    let inbox = o.approver_a.get("/api/v1/inbox").await;
+    assert!(
+        inbox
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == application.as_str()),
+        "the head's inbox: {:#}",
+        inbox.body
+    );
+    check(
+        &decide(&o.approver_a, &application, "approve", "同意").await,
+        StatusCode::OK,
+    );
+    assert_eq!(
+        detail(&o.employee, &application).await["status"],
+        "approved"
+    );
+    server.stop().await;
+}
