@@ -1,5 +1,5 @@
 //! The values the store reads and writes, built from domain types. Rows are converted
-//! to these by hand in `sql.rs`; no row type leaves the crate.
+//! to these by hand in `sql/`; no row type leaves the crate.
 
 use seal_core::audit::AuditEvent;
 use seal_core::department::DepartmentName;
