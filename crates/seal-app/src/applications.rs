@@ -13,7 +13,7 @@ use seal_core::audit::Actor;
 use seal_core::flow::{self, Decision, Directory, Facts, Outcome, Review, Verdict};
 use seal_core::grant::GrantStatus;
 use seal_core::ids::{ApplicationId, DocumentId, GrantId, OrgId, PersonId, RoleId};
-use seal_core::permission::{Permission, PermissionSet};
+use seal_core::permission::Permission;
 use seal_core::person::PersonStatus;
 use seal_core::time::Timestamp;
 use seal_core::webhook::EventKind;
@@ -533,11 +533,7 @@ impl App {
                 flow::DecisionError::NotAnApprover,
             )));
         }
-        let steps = tx.application_steps(permit.org(), id).await?;
-        let decisions = tx.decisions(permit.org(), id).await?;
-        let recorded: Vec<Decision> = decisions.iter().map(|d| d.decision).collect();
-        let mut review = Review::replay(steps, &recorded)
-            .map_err(|e| AppError::Internal(format!("stored review does not replay: {e}")))?;
+        let (mut review, decisions) = load_review(&mut tx, permit.org(), id).await?;
         let step = review.current_step().unwrap_or_default();
         let outcome = review
             .decide(permit.person(), verdict)
@@ -545,7 +541,7 @@ impl App {
         tx.insert_decision(
             permit.org(),
             id,
-            recorded.len() as i64,
+            decisions.len() as i64,
             &DecisionRecord {
                 decision: Decision {
                     step,
@@ -731,15 +727,7 @@ impl App {
             .await?;
         let mut waiting = Vec::new();
         for application in candidates {
-            let steps = tx.application_steps(permit.org(), application.id).await?;
-            let decisions: Vec<Decision> = tx
-                .decisions(permit.org(), application.id)
-                .await?
-                .iter()
-                .map(|d| d.decision)
-                .collect();
-            let review = Review::replay(steps, &decisions)
-                .map_err(|e| AppError::Internal(format!("stored review does not replay: {e}")))?;
+            let (review, _) = load_review(&mut tx, permit.org(), application.id).await?;
             if review.waiting_on().contains(&permit.person()) {
                 waiting.push(application);
             }
@@ -760,9 +748,7 @@ impl App {
         let (application, seal, steps) =
             visible_application(&mut tx, principal, &permit, id).await?;
         let decisions = tx.decisions(permit.org(), id).await?;
-        let recorded: Vec<Decision> = decisions.iter().map(|d| d.decision).collect();
-        let review = Review::replay(steps.clone(), &recorded)
-            .map_err(|e| AppError::Internal(format!("stored review does not replay: {e}")))?;
+        let review = replay(steps.clone(), &decisions)?;
         let documents = tx.documents(permit.org(), id).await?;
         let grant = tx.grant_for_application(permit.org(), id).await?;
         let me = principal.person_id();
@@ -891,15 +877,7 @@ impl App {
             {
                 continue;
             }
-            let steps = tx.application_steps(org, current.id).await?;
-            let decisions: Vec<Decision> = tx
-                .decisions(org, current.id)
-                .await?
-                .iter()
-                .map(|d| d.decision)
-                .collect();
-            let review = Review::replay(steps, &decisions)
-                .map_err(|e| AppError::Internal(format!("stored review does not replay: {e}")))?;
+            let (review, _) = load_review(&mut tx, org, current.id).await?;
             let waiting_on: Vec<String> = review
                 .waiting_on()
                 .iter()
@@ -950,6 +928,29 @@ impl App {
         }
         Ok(round)
     }
+}
+
+/// An application's review, replayed from its stored steps and decisions; the decision
+/// records come back too (with their comments and times).
+async fn load_review(
+    tx: &mut Tx,
+    org: OrgId,
+    id: ApplicationId,
+) -> Result<(Review, Vec<DecisionRecord>), AppError> {
+    let steps = tx.application_steps(org, id).await?;
+    let decisions = tx.decisions(org, id).await?;
+    Ok((replay(steps, &decisions)?, decisions))
+}
+
+/// Replays stored decisions over resolved steps. Stored reviews always replay (every
+/// decision went through [`Review::decide`]); one that does not is corrupt data.
+fn replay(
+    steps: Vec<flow::ResolvedStep>,
+    decisions: &[DecisionRecord],
+) -> Result<Review, AppError> {
+    let recorded: Vec<Decision> = decisions.iter().map(|d| d.decision).collect();
+    Review::replay(steps, &recorded)
+        .map_err(|e| AppError::Internal(format!("stored review does not replay: {e}")))
 }
 
 /// The caller's own application, for changes only its applicant may make.
@@ -1067,14 +1068,8 @@ impl PreparedDirectory {
             if record.status != PersonStatus::Active {
                 continue;
             }
-            let held = tx
-                .person_roles(org, person)
-                .await?
-                .iter()
-                .fold(PermissionSet::default(), |acc, r| {
-                    acc.union(r.kind.permissions())
-                });
-            if held.contains(Permission::ApplicationsApprove) {
+            let roles = tx.person_roles(org, person).await?;
+            if policy::permissions_of(&roles).contains(Permission::ApplicationsApprove) {
                 approvers.insert(person);
             }
         }

@@ -554,9 +554,7 @@ impl App {
         if person.status != PersonStatus::Active {
             return Ok(None);
         }
-        let held: PermissionSet = roles.iter().fold(PermissionSet::EMPTY, |acc, role| {
-            acc.union(role.kind.permissions())
-        });
+        let held = policy::permissions_of(&roles);
         let permissions = match scopes {
             Some(scopes) => held.intersection(scopes),
             None => held,

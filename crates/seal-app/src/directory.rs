@@ -902,9 +902,7 @@ async fn managed_person_roles(
 ) -> Result<Vec<RoleRecord>, AppError> {
     tx.lock_org(permit.org()).await?;
     let roles = tx.person_roles(permit.org(), id).await?;
-    let held = roles.iter().fold(PermissionSet::EMPTY, |acc, r| {
-        acc.union(r.kind.permissions())
-    });
+    let held = policy::permissions_of(&roles);
     policy::check_may_manage(principal, held)?;
     Ok(roles)
 }

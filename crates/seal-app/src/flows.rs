@@ -68,9 +68,6 @@ impl App {
         let name = FlowName::parse(&input.name)
             .map_err(|e| AppError::invalid("name", Invalid::Text(e)))?;
         let flow = parse_flow(&mut tx, permit.org(), &input.steps).await?;
-        if tx.flows(permit.org()).await?.iter().any(|f| f.name == name) {
-            return Err(AppError::Conflict(Conflict::FlowNameTaken));
-        }
         let record = FlowRecord {
             id: FlowId::from_bytes(secrets::id_bytes()),
             org_id: permit.org(),
@@ -80,7 +77,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        tx.insert_flow(&record).await?;
+        tx.insert_flow(&record).await.map_err(name_taken)?;
         record_by(
             &mut tx,
             &permit,
@@ -115,19 +112,11 @@ impl App {
         let name = FlowName::parse(&input.name)
             .map_err(|e| AppError::invalid("name", Invalid::Text(e)))?;
         let flow = parse_flow(&mut tx, permit.org(), &input.steps).await?;
-        if tx
-            .flows(permit.org())
-            .await?
-            .iter()
-            .any(|f| f.name == name && f.id != id)
-        {
-            return Err(AppError::Conflict(Conflict::FlowNameTaken));
-        }
         record.name = name;
         record.flow = flow;
         record.is_default = input.is_default;
         record.updated_at = now;
-        tx.update_flow(&record).await?;
+        tx.update_flow(&record).await.map_err(name_taken)?;
         record_by(
             &mut tx,
             &permit,
@@ -174,6 +163,16 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The store's uniqueness conflict on a flow is its name (`UNIQUE (org_id, name)`; the
+/// one-default rule cannot clash because the organisation is locked and the previous
+/// default cleared first).
+fn name_taken(error: seal_store::StoreError) -> AppError {
+    match error {
+        seal_store::StoreError::Conflict => AppError::Conflict(Conflict::FlowNameTaken),
+        other => other.into(),
     }
 }
 

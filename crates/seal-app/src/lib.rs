@@ -158,12 +158,9 @@ impl App {
         &self.inner.settings
     }
 
-    pub(crate) fn now(&self) -> seal_core::time::Timestamp {
-        self.inner.clock.now()
-    }
-
-    /// The application's clock, for forms that suggest times (e.g. an application's window).
-    pub fn clock_now(&self) -> seal_core::time::Timestamp {
+    /// The application's clock (injected; tests fix it), also for forms that suggest
+    /// times such as an application's window.
+    pub fn now(&self) -> seal_core::time::Timestamp {
         self.inner.clock.now()
     }
 

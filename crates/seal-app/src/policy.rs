@@ -153,6 +153,13 @@ pub fn own_account(principal: &Principal) -> Result<Permit, AppError> {
     Ok(own_account_read(principal))
 }
 
+/// What holding `roles` allows: the union of their permissions.
+pub fn permissions_of(roles: &[RoleRecord]) -> PermissionSet {
+    roles.iter().fold(PermissionSet::EMPTY, |acc, role| {
+        acc.union(role.kind.permissions())
+    })
+}
+
 /// Refuses to grant administrative permissions the granter does not hold: someone who
 /// may manage people but not roles cannot make anyone (themselves included) an org admin.
 /// Work permissions (apply, approve, keep) can be granted by whoever manages people.

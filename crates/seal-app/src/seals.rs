@@ -492,10 +492,7 @@ async fn check_keeper(tx: &mut Tx, org: OrgId, person: PersonId) -> Result<(), A
         .filter(|p| p.status == seal_core::person::PersonStatus::Active)
         .ok_or(AppError::invalid("keeper", Invalid::UnknownPerson))?;
     let roles = tx.person_roles(org, record.id).await?;
-    if roles
-        .iter()
-        .any(|r| r.kind.permissions().contains(Permission::SealsKeep))
-    {
+    if policy::permissions_of(&roles).contains(Permission::SealsKeep) {
         Ok(())
     } else {
         Err(AppError::invalid("keeper", Invalid::NotAKeeper))

@@ -490,8 +490,20 @@ pub(crate) fn document_response(
     let disposition = if thumbnail {
         "inline".to_owned()
     } else {
+        // An ASCII stand-in for old clients, the real name (UTF-8) for the rest.
+        let ascii: String = record
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         format!(
-            "attachment; filename=\"document\"; filename*=UTF-8''{}",
+            "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
             urlencoding::encode(&record.name)
         )
     };

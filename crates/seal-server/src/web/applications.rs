@@ -6,8 +6,8 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::Response;
 use axum_extra::extract::Form;
 use seal_app::applications::{ApplicationInput, ApplicationQuery, Scope, Upload};
 use seal_app::directory::Page as ListPage;
@@ -307,7 +307,7 @@ pub async fn new_application(
     State(state): State<AppState>,
     page: Page,
 ) -> Result<Response, PageError> {
-    let now = state.app.clock_now();
+    let now = state.app.now();
     let form = NewForm {
         stamp_kind: "ordinary".to_owned(),
         count: "1".to_owned(),
@@ -821,48 +821,9 @@ async fn document_response(
         .app
         .document_content(principal, id, doc, thumbnail)
         .await?;
-    let media_type = if thumbnail {
-        "image/png".to_owned()
-    } else {
-        record.media_type.clone()
-    };
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&media_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
-    if !thumbnail {
-        let ascii: String = record
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let disposition = format!(
-            "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-            urlencoding::encode(&record.name)
-        );
-        headers.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
-        );
-    }
-    Ok(response)
+    Ok(crate::api::applications::document_response(
+        &record, bytes, thumbnail,
+    ))
 }
 
 /// A document, as a download in its stored media type.

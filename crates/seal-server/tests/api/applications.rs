@@ -1218,3 +1218,46 @@ async fn the_department_head_set_in_the_console_decides_the_head_step() {
     );
     server.stop().await;
 }
+
+async fn flow_names_story(server: TestServer) {
+    let admin = server.register("names").await;
+    let steps = json!([{"name": "保管人", "approvers": "seal_keeper", "rule": "any"}]);
+    flow(&admin, "合同流程", true, steps.clone()).await;
+    let other = flow(&admin, "其他流程", false, steps.clone()).await;
+    check_error(
+        &admin
+            .post("/api/v1/flows", json!({"name": "合同流程", "steps": steps}))
+            .await,
+        StatusCode::CONFLICT,
+        "conflict.flow_name_taken",
+    );
+    check_error(
+        &admin
+            .put(
+                &format!("/api/v1/flows/{other}"),
+                json!({"name": "合同流程", "is_default": true, "steps": steps}),
+            )
+            .await,
+        StatusCode::CONFLICT,
+        "conflict.flow_name_taken",
+    );
+    // Nothing changed: the first is still the default, the second kept its name.
+    let flows = admin.get("/api/v1/flows").await.body;
+    assert_eq!(flows[0]["name"], "合同流程");
+    assert_eq!(flows[0]["is_default"], true);
+    assert_eq!(flows[1]["name"], "其他流程");
+    server.stop().await;
+}
+
+/// Flow names are unique in an organisation, on creation and on rename.
+#[tokio::test]
+async fn flow_names_are_unique() {
+    flow_names_story(TestServer::spawn().await).await;
+}
+
+#[tokio::test]
+async fn flow_names_are_unique_on_postgres_too() {
+    if let Some(server) = TestServer::spawn_postgres().await {
+        flow_names_story(server).await;
+    }
+}
