@@ -618,7 +618,11 @@ impl App {
                 uses_allowed: application.lifecycle.allowed(),
                 window: application.lifecycle.window(),
                 factors: policy.rule(seal.level).clone(),
-                device: None,
+                // The device bound to the seal now (unlocks check the binding at the time).
+                device: tx
+                    .device_bound_to_seal(permit.org(), seal.id)
+                    .await?
+                    .map(|d| d.id.to_string()),
                 status: GrantStatus::Active,
                 issued_at: now,
                 ended_at: None,
@@ -672,6 +676,7 @@ impl App {
             .grant_for_application(permit.org(), id)
             .await?
             .ok_or(AppError::NotFound(Entity::Grant))?;
+        let grant_seal = grant.seal;
         end_grant(
             &mut tx,
             &permit,
@@ -684,6 +689,7 @@ impl App {
         .await?;
         tx.commit().await?;
         self.wake_webhook_worker();
+        self.wake_seal_device(permit.org(), grant_seal).await;
         self.application_view(principal, id).await
     }
 

@@ -77,6 +77,20 @@ pub enum Invalid {
     WebhookSecret,
     /// A delivery status that does not exist.
     UnknownDeliveryStatus(String),
+    /// A device field (serial, MAC, firmware, terminal, position, parameters …).
+    Device(seal_core::device::DeviceValueError),
+    /// An unknown, expired or spent enrolment token, or one for another kind of device.
+    EnrolmentToken,
+    /// A public key that is not a valid Ed25519 key.
+    PublicKey,
+    /// Only seal boxes and seal printers hold a seal.
+    NotASealHolder,
+    /// A photo or page image that is not a PNG or JPEG within the size limit.
+    Image,
+    /// An event batch that is empty, too large, or has a bad sequence number.
+    Events,
+    /// An unknown device (in this organisation).
+    UnknownDevice,
 }
 
 /// Why an uploaded document was refused (from its content, never its name).
@@ -148,6 +162,16 @@ pub enum Conflict {
     NoDocuments,
     /// The grant is no longer active.
     GrantNotActive,
+    DeviceStatus(seal_core::device::DeviceStatusError),
+    /// A device with this serial number, MAC address or key is already enrolled.
+    DeviceDuplicate,
+    /// The seal already has a device bound to it.
+    SealAlreadyBound,
+    /// The terminal already has a device bound to it.
+    TerminalTaken,
+    Alarm(seal_core::alarm::AlarmActionError),
+    /// The command was already acknowledged.
+    CommandNotPending,
 }
 
 /// The kind of thing that was not found (in the caller's organisation).
@@ -165,6 +189,44 @@ pub enum Entity {
     Application,
     Document,
     Grant,
+    Device,
+    EnrolmentToken,
+    Alarm,
+    Command,
+    Stamp,
+}
+
+/// Why a signed device request was not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceAuthError {
+    /// A signature header or the content digest is missing.
+    Missing,
+    /// A header does not parse, or covers other components than the protocol's.
+    Malformed,
+    /// The content digest does not match the body.
+    Digest,
+    /// The key id names no enrolled device.
+    UnknownKey,
+    /// The signature does not verify with the device's key.
+    BadSignature,
+    /// `created` is outside the allowed clock window.
+    Clock,
+    /// The nonce was used before: a replayed request.
+    Replay,
+}
+
+impl DeviceAuthError {
+    pub const fn key(self) -> &'static str {
+        match self {
+            DeviceAuthError::Missing => "missing",
+            DeviceAuthError::Malformed => "malformed",
+            DeviceAuthError::Digest => "digest",
+            DeviceAuthError::UnknownKey => "unknown_key",
+            DeviceAuthError::BadSignature => "bad_signature",
+            DeviceAuthError::Clock => "clock",
+            DeviceAuthError::Replay => "replay",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +269,18 @@ pub enum AppError {
     AccountDisabled,
     #[error("too many attempts; retry in {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
+    /// A device request whose signature was not accepted.
+    #[error("device signature refused: {0:?}")]
+    DeviceAuth(DeviceAuthError),
+    /// The device is pending approval or revoked.
+    #[error("the device is not active")]
+    DeviceNotActive,
+    /// An unlock (or printer scan) was refused, and the refusal recorded.
+    #[error("unlock refused: {0}")]
+    UnlockRefused(seal_core::device::UnlockRefusal),
+    /// The page on site does not match the approved document; nothing is printed.
+    #[error("the scanned page does not match the approved document")]
+    ContentMismatch,
     #[error("storage: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]

@@ -7,10 +7,13 @@
 //! [`App::authenticate_token`]) and convert shapes; every decision is made here.
 
 pub mod applications;
+pub mod alarms;
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod comparison;
 pub mod demo;
+pub mod devices;
 pub mod directory;
 pub mod error;
 pub mod flows;
@@ -19,6 +22,7 @@ pub mod password;
 pub mod policy;
 pub mod ratelimit;
 pub mod seals;
+pub mod stamps;
 pub mod secrets;
 pub mod tokens;
 pub mod totp;
@@ -72,6 +76,16 @@ pub struct AppSettings {
     pub documents_per_application: usize,
     /// Approvers are reminded when a step has waited this many seconds.
     pub approval_reminder_seconds: i64,
+    /// How far a signed device request's `created` may be from the server clock.
+    pub device_clock_skew_seconds: i64,
+    /// How long a device enrolment token stays valid.
+    pub enrolment_token_hours: i64,
+    /// A device silent this long is marked offline and alarms.
+    pub device_offline_after_seconds: i64,
+    /// This many refused unlocks of one device within ten minutes raise an alarm.
+    pub unlock_refusals_alarm: i64,
+    /// The largest stamp photo or scanned page accepted, in bytes.
+    pub photo_max_bytes: usize,
 }
 
 impl Default for AppSettings {
@@ -92,6 +106,11 @@ impl Default for AppSettings {
             document_max_pages: 500,
             documents_per_application: 20,
             approval_reminder_seconds: 24 * 3600,
+            device_clock_skew_seconds: 300,
+            enrolment_token_hours: 24,
+            device_offline_after_seconds: 300,
+            unlock_refusals_alarm: 3,
+            photo_max_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -116,6 +135,10 @@ struct Inner {
     seal_renderer: std::sync::OnceLock<Result<Arc<seal_docs::seal_image::SealRenderer>, String>>,
     /// Wakes the webhook delivery worker when deliveries were enqueued.
     webhook_wake: tokio::sync::Notify,
+    /// Wakes devices waiting for commands (WebSocket or long-poll).
+    device_hub: devices::DeviceHub,
+    /// Group commit of stamp events: many requests, one transaction.
+    stamp_batcher: stamps::StampBatcher,
 }
 
 impl App {
@@ -142,6 +165,8 @@ impl App {
                 settings,
                 webhook_wake: tokio::sync::Notify::new(),
                 seal_renderer: std::sync::OnceLock::new(),
+                device_hub: devices::DeviceHub::default(),
+                stamp_batcher: stamps::StampBatcher::default(),
             }),
         })
     }

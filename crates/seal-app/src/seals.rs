@@ -348,6 +348,9 @@ impl App {
         }
         tx.commit().await?;
         self.wake_webhook_worker();
+        if to.stops_grants() {
+            self.wake_seal_device(permit.org(), id).await;
+        }
         Ok(seal)
     }
 
@@ -416,7 +419,7 @@ impl App {
 
     /// The renderer, loaded from the system fonts on first use; a missing CJK font is
     /// reported (with what to install) on every use, not at start-up.
-    fn seal_renderer(&self) -> Result<Arc<SealRenderer>, AppError> {
+    pub(crate) fn seal_renderer(&self) -> Result<Arc<SealRenderer>, AppError> {
         self.inner
             .seal_renderer
             .get_or_init(|| {
@@ -517,6 +520,20 @@ pub(crate) async fn end_grant(
     grant.ended_by = Some(permit.actor().label());
     grant.end_reason = reason.to_owned();
     tx.end_grant(&grant).await?;
+    // The device holding the seal forgets the grant (delivered on its next connection).
+    if let Some(device) = tx.device_bound_to_seal(permit.org(), grant.seal).await? {
+        crate::devices::queue_command(
+            tx,
+            permit.org(),
+            device.id,
+            seal_core::device::CommandKind::CancelGrant,
+            Some(grant.id),
+            None,
+            &permit.actor(),
+            now,
+        )
+        .await?;
+    }
     if let Some(mut application) = tx.application(permit.org(), grant.application).await? {
         let event = match status {
             GrantStatus::Expired => Event::Expire { at: now },
@@ -555,6 +572,19 @@ pub(crate) async fn end_grant(
     )
     .await?;
     Ok(())
+}
+
+/// The seal's drawing spec with its true width and height in millimetres.
+pub(crate) fn seal_spec_sized(org_name: &str, seal: &SealRecord) -> (SealSpec, f32, f32) {
+    let (w, h) = match seal.shape {
+        SealShape::Round { diameter_mm } => (diameter_mm, diameter_mm),
+        SealShape::Oval {
+            width_mm,
+            height_mm,
+        } => (width_mm, height_mm),
+        SealShape::Square { side_mm } => (side_mm, side_mm),
+    };
+    (seal_spec(org_name, seal), f32::from(w), f32::from(h))
 }
 
 fn seal_spec(org_name: &str, seal: &SealRecord) -> SealSpec {

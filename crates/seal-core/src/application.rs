@@ -41,6 +41,28 @@ impl ApplicationNumber {
         ))
     }
 
+    /// Reads a number as typed at a device or sent in a request: `ORG-YYYY-NNNNNN`
+    /// (the organisation code in any case; at most 64 characters).
+    pub fn parse(text: &str) -> Result<Self, ApplicationNumberError> {
+        let text = text.trim().to_ascii_uppercase();
+        let mut parts = text.rsplitn(3, '-');
+        let (Some(seq), Some(year), Some(org)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(ApplicationNumberError);
+        };
+        let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
+            n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        if text.len() <= 64
+            && digits(year, 4..=4)
+            && digits(seq, 6..=12)
+            && OrgCode::parse(org).is_ok()
+        {
+            Ok(ApplicationNumber(text))
+        } else {
+            Err(ApplicationNumberError)
+        }
+    }
+
     /// Reads a stored number back (not checked beyond being non-empty).
     pub fn from_stored(text: String) -> Self {
         ApplicationNumber(text)
@@ -50,6 +72,11 @@ impl ApplicationNumber {
         &self.0
     }
 }
+
+/// Not an application number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("an application number looks like ACME-2026-000042")]
+pub struct ApplicationNumberError;
 
 impl fmt::Display for ApplicationNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -410,10 +437,12 @@ mod tests {
     #[test]
     fn numbers() {
         let org = OrgCode::parse("demo").unwrap();
-        assert_eq!(
-            ApplicationNumber::new(&org, 2026, 42).as_str(),
-            "DEMO-2026-000042"
-        );
+        let n = ApplicationNumber::new(&org, 2026, 42);
+        assert_eq!(n.as_str(), "DEMO-2026-000042");
+        assert_eq!(ApplicationNumber::parse(" demo-2026-000042 "), Ok(n));
+        for bad in ["", "DEMO-2026", "DEMO-26-000042", "DEMO-2026-42", "-2026-000042", "DEMO-2026-00004x"] {
+            assert!(ApplicationNumber::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum Actor {
     Token(crate::ids::ApiTokenId),
     Anonymous,
     System,
+    /// A device acting with its own key (an unlock, a press, a heartbeat).
+    Device(crate::ids::DeviceId),
 }
 
 impl Actor {
@@ -35,6 +37,7 @@ impl Actor {
             Actor::Token(id) => format!("token:{id}"),
             Actor::Anonymous => "anonymous".to_owned(),
             Actor::System => "system".to_owned(),
+            Actor::Device(id) => format!("device:{id}"),
         }
     }
 }

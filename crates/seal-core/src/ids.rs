@@ -93,6 +93,27 @@ uuid_id!(
     WebhookDeliveryId
 );
 
+uuid_id!(
+    /// A device: seal box, seal printer, scanner or ID kiosk.
+    DeviceId
+);
+uuid_id!(
+    /// A one-time device enrolment token (the id, not the secret).
+    EnrolmentTokenId
+);
+uuid_id!(
+    /// A command queued for a device.
+    CommandId
+);
+uuid_id!(
+    /// An alarm raised about a device, seal or application.
+    AlarmId
+);
+uuid_id!(
+    /// A stamp: one press of a seal box or one print job (128 random bits).
+    StampId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,15 +1,17 @@
 //! Sealkeeper domain types and rules: identifiers, organisations, people, departments,
 //! roles and permissions, separation-of-duties rules, audit events, seals, seal-use
-//! applications with their lifecycle, approval flows and grants.
+//! applications with their lifecycle, approval flows and grants, devices and alarms.
 //!
 //! This crate does no I/O, has no async, no serde and no clock: time comes in as a
 //! [`time::Timestamp`] parameter and randomness as bytes chosen by the caller. Every
 //! value type here is parsed once at the edge (`parse` constructors, private fields) so
 //! that holding one means it is valid.
 
+pub mod alarm;
 pub mod application;
 pub mod audit;
 pub mod department;
+pub mod device;
 pub mod flow;
 pub mod grant;
 pub mod ids;

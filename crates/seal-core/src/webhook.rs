@@ -27,13 +27,21 @@ pub enum EventKind {
     SealStatusChanged,
     /// An approval step has waited too long.
     ApprovalReminder,
+    /// A seal was pressed or a print job issued (a stamp record exists).
+    StampRecorded,
+    /// An alarm was raised.
+    AlarmRaised,
+    /// An alarm was acknowledged by someone.
+    AlarmAcknowledged,
+    /// An alarm was resolved.
+    AlarmResolved,
     /// A test event sent on request to one endpoint; not subscribable.
     Test,
 }
 
 impl EventKind {
     /// The kinds an endpoint can subscribe to, in the order shown to people.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::ApplicationSubmitted,
         EventKind::ApplicationDecided,
         EventKind::GrantIssued,
@@ -41,6 +49,10 @@ impl EventKind {
         EventKind::SealCreated,
         EventKind::SealStatusChanged,
         EventKind::ApprovalReminder,
+        EventKind::StampRecorded,
+        EventKind::AlarmRaised,
+        EventKind::AlarmAcknowledged,
+        EventKind::AlarmResolved,
     ];
 
     pub const fn key(self) -> &'static str {
@@ -52,6 +64,10 @@ impl EventKind {
             EventKind::SealCreated => "seal.created",
             EventKind::SealStatusChanged => "seal.status_changed",
             EventKind::ApprovalReminder => "approval.reminder",
+            EventKind::StampRecorded => "stamp.recorded",
+            EventKind::AlarmRaised => "alarm.raised",
+            EventKind::AlarmAcknowledged => "alarm.acknowledged",
+            EventKind::AlarmResolved => "alarm.resolved",
             EventKind::Test => "webhook.test",
         }
     }

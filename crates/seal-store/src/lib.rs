@@ -24,6 +24,10 @@ pub use records::{
 pub use sql::applications::{
     ApplicationFilter, ApplicationRecord, DecisionRecord, DocumentRecord, GrantRecord,
 };
+pub use sql::devices::{
+    AlarmFilter, AlarmRecord, CommandRecord, DeviceRecord, EnrolmentTokenRecord, Fix,
+    OrgKeyRecord, StampKind, StampRecord, Telemetry, UnlockAttemptRecord,
+};
 pub use sql::seals::{FlowRecord, SealRecord, SealStatusChange};
 pub use sql::{AuditFilter, Tx};
 pub use webhook_records::{

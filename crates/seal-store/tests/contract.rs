@@ -15,6 +15,7 @@ mod contract {
     pub mod stories {
         pub mod access;
         pub mod audit;
+        pub mod devices;
         pub mod directory;
         pub mod roles;
         pub mod tenancy;
@@ -84,4 +85,7 @@ contract_stories! {
     webhooks::endpoints_round_trip_and_stay_in_their_organisation,
     webhooks::outbox_claims_attempts_and_replays,
     webhooks::one_delivery_per_event_and_endpoint,
+    devices::devices_round_trip_and_stay_in_their_organisation,
+    devices::serials_and_macs_are_enrolled_once_until_revoked,
+    devices::nonces_stamps_alarms_and_commands_happen_once,
 }

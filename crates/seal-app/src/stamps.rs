@@ -1,0 +1,471 @@
+//! Stamp events from devices: ingestion idempotent on (device, sequence number), with
+//! group commit — concurrent requests queue their events and one of them writes the
+//! whole queue in one transaction, so many devices share one durable commit — and the
+//! consequences of each press: the grant's use, the application's completion, alarms
+//! (uses exceeded, press too long, geofence), the audit event and the webhook event.
+//! Also the stamp records and photos of an application, for whoever may see it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use seal_core::alarm::AlarmKind;
+use seal_core::application::{ApplicationStatus, Event};
+use seal_core::audit::Actor;
+use seal_core::grant::GrantStatus;
+use seal_core::ids::{ApplicationId, GrantId, StampId};
+use seal_core::time::Timestamp;
+use seal_core::webhook::EventKind;
+use seal_proof::wire;
+use seal_store::{ApplicationRecord, Fix, GrantRecord, StampKind, StampRecord, Tx};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+
+use crate::alarms::{AlarmSubject, raise};
+use crate::audit::record;
+use crate::devices::{DeviceCaller, decode_image};
+use crate::error::{Entity, Invalid};
+use crate::policy::Principal;
+use crate::webhooks::enqueue;
+use crate::{App, AppError, RequestContext};
+
+/// Lower-case hex SHA-256.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// One event, parsed and with its photo already stored.
+struct Prepared {
+    seq: i64,
+    grant: Option<GrantId>,
+    device_time: Timestamp,
+    fix: Option<Fix>,
+    press_ms: u32,
+    factors: String,
+    photo: Option<(String, String)>,
+}
+
+struct Job {
+    caller: DeviceCaller,
+    events: Vec<Prepared>,
+    context: RequestContext,
+    reply: oneshot::Sender<Result<Vec<wire::EventResult>, AppError>>,
+}
+
+/// The queue of event batches waiting for the next group commit.
+#[derive(Default)]
+pub struct StampBatcher {
+    queue: Mutex<Vec<Job>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// The most jobs one group commit takes (the rest wait for the next).
+const MAX_JOBS_PER_COMMIT: usize = 512;
+
+/// A copy of an error for every job of a failed group commit.
+fn share(error: &AppError) -> AppError {
+    match error {
+        AppError::Store(seal_store::StoreError::Busy(s)) => {
+            AppError::Store(seal_store::StoreError::Busy(s.clone()))
+        }
+        other => AppError::Internal(format!("group commit: {other}")),
+    }
+}
+
+/// The JSON of a `stamp.recorded` webhook event.
+pub(crate) fn stamp_json(s: &StampRecord, application: &ApplicationRecord) -> serde_json::Value {
+    json!({
+        "stamp": s.id.to_string(),
+        "kind": s.kind.key(),
+        "device": s.device.to_string(),
+        "seq": s.seq,
+        "application": application.id.to_string(),
+        "number": application.number.as_str(),
+        "seal": s.seal.map(|x| x.to_string()),
+        "at": s.device_time.to_string(),
+        "beyond_grant": s.beyond_grant,
+        "photo_sha256": s.photo_sha256,
+    })
+}
+
+/// Counts one use of `grant` on `application` at `at`; the last use completes the
+/// application and consumes the grant.
+pub(crate) async fn use_grant(
+    tx: &mut Tx,
+    application: &mut ApplicationRecord,
+    mut grant: GrantRecord,
+    at: Timestamp,
+    actor: &Actor,
+    context: &RequestContext,
+) -> Result<(), AppError> {
+    let next = application
+        .lifecycle
+        .apply(Event::Use { count: 1, at })
+        .map_err(|e| AppError::Conflict(crate::error::Conflict::Lifecycle(e)))?;
+    application.lifecycle = next;
+    application.updated_at = at;
+    tx.update_application(application).await?;
+    if next.status() == ApplicationStatus::Completed {
+        grant.status = GrantStatus::Consumed;
+        grant.ended_at = Some(at);
+        grant.ended_by = Some(actor.label());
+        grant.end_reason = "every use made".to_owned();
+        tx.end_grant(&grant).await?;
+        record(
+            tx,
+            at,
+            Some(application.org_id),
+            actor,
+            context,
+            "grant.consumed",
+            format!("grant:{}", grant.id),
+            vec![("application", application.number.as_str().to_owned())],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+impl App {
+    /// `POST /device/v1/events`: stores a batch of presses, each once. Photos are stored
+    /// first (under a name made from the device and sequence number, so a retry writes
+    /// the same blob); the records follow in the next group commit.
+    pub async fn ingest_stamp_events(
+        &self,
+        caller: DeviceCaller,
+        batch: &wire::EventBatch,
+        context: RequestContext,
+    ) -> Result<Vec<wire::EventResult>, AppError> {
+        if caller.device().status != seal_core::device::DeviceStatus::Active {
+            return Err(AppError::DeviceNotActive);
+        }
+        if batch.events.is_empty() || batch.events.len() > wire::MAX_EVENTS_PER_BATCH {
+            return Err(AppError::invalid("events", Invalid::Events));
+        }
+        let org = caller.device().org_id;
+        let device = caller.id();
+        let now = self.now();
+        let mut events = Vec::with_capacity(batch.events.len());
+        for e in &batch.events {
+            let seq = i64::try_from(e.seq)
+                .ok()
+                .filter(|s| *s >= 1)
+                .ok_or(AppError::invalid("seq", Invalid::Events))?;
+            let fix = position_of(e.position.as_ref())?;
+            let factors: Vec<&str> = e
+                .factors
+                .iter()
+                .map(|f| f.trim())
+                .filter(|f| seal_core::seal::Factor::parse(f).is_some())
+                .collect();
+            let photo = match &e.photo {
+                Some(text) => {
+                    let bytes = decode_image(text, self.settings().photo_max_bytes)?;
+                    let ext = if bytes.starts_with(b"\x89PNG") { "png" } else { "jpg" };
+                    let key = format!("orgs/{org}/devices/{device}/photos/{seq}.{ext}");
+                    let digest = sha256_hex(&bytes);
+                    self.blobs().put(&key, Bytes::from(bytes)).await?;
+                    Some((key, digest))
+                }
+                None => None,
+            };
+            // A device clock ahead of ours is not believed beyond now.
+            let device_time = Timestamp::from_millis(e.at.min(now.as_millis()));
+            events.push(Prepared {
+                seq,
+                grant: GrantId::parse(&e.grant_id).ok(),
+                device_time,
+                fix,
+                press_ms: e.press_ms,
+                factors: factors.join(","),
+                photo,
+            });
+        }
+        events.sort_by_key(|e| e.seq);
+        events.dedup_by_key(|e| e.seq);
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut queue = self
+                .inner
+                .stamp_batcher
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            queue.push(Job {
+                caller,
+                events,
+                context,
+                reply,
+            });
+        }
+        let mut answer = answer;
+        loop {
+            if let Ok(result) = answer.try_recv() {
+                return result;
+            }
+            let _writer = self.inner.stamp_batcher.writer.lock().await;
+            if let Ok(result) = answer.try_recv() {
+                return result;
+            }
+            let jobs: Vec<Job> = {
+                let mut queue = self
+                    .inner
+                    .stamp_batcher
+                    .queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let take = queue.len().min(MAX_JOBS_PER_COMMIT);
+                queue.drain(..take).collect()
+            };
+            if jobs.is_empty() {
+                // Our job was taken by a writer that has not replied yet; wait for it.
+                drop(_writer);
+                return answer
+                    .await
+                    .unwrap_or_else(|_| Err(AppError::Internal("group commit lost".into())));
+            }
+            self.commit_jobs(jobs).await;
+        }
+    }
+
+    /// Writes every job in one transaction and replies to each.
+    async fn commit_jobs(&self, jobs: Vec<Job>) {
+        let now = self.now();
+        let mut outcomes: Vec<Result<Vec<wire::EventResult>, AppError>> = Vec::new();
+        let result: Result<(), AppError> = async {
+            let mut tx = self.store().write().await?;
+            let mut live: HashMap<GrantId, (GrantRecord, ApplicationRecord)> = HashMap::new();
+            for job in &jobs {
+                let outcome = self.write_job(&mut tx, job, &mut live, now).await;
+                match outcome {
+                    // Refused before anything of the job was written: the others go on.
+                    Err(AppError::DeviceAuth(_)) | Ok(_) => outcomes.push(outcome),
+                    // Anything else may have left part of the job written: roll back all.
+                    Err(error) => return Err(error),
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
+                self.wake_webhook_worker();
+            }
+            Err(error) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(share(&error)));
+                }
+            }
+        }
+    }
+
+    /// One job's events inside the group transaction. A replayed request is refused
+    /// before anything of it is written.
+    async fn write_job(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
+        live: &mut HashMap<GrantId, (GrantRecord, ApplicationRecord)>,
+        now: Timestamp,
+    ) -> Result<Vec<wire::EventResult>, AppError> {
+        let caller = &job.caller;
+        let device = caller.device();
+        let org = device.org_id;
+        let actor = Actor::Device(device.id);
+        caller.claim_nonce(tx, now).await?;
+        let mut results = Vec::with_capacity(job.events.len());
+        for e in &job.events {
+            // Find the grant and application (read once per group commit).
+            let mut current = match e.grant {
+                Some(g) => match live.remove(&g) {
+                    Some(found) => Some(found),
+                    None => match tx.grant(org, g).await? {
+                        Some(grant) => tx
+                            .application(org, grant.application)
+                            .await?
+                            .map(|a| (grant, a)),
+                        None => None,
+                    },
+                },
+                None => None,
+            };
+            let usable = current.as_ref().is_some_and(|(g, a)| {
+                g.status == GrantStatus::Active
+                    && a.lifecycle.status().is_live()
+                    && Some(g.seal) == device.seal
+                    && a.lifecycle.remaining() > 0
+                    && a.lifecycle.window().contains(e.device_time)
+            });
+            let stamp = StampRecord {
+                id: StampId::from_bytes(crate::secrets::id_bytes()),
+                org_id: org,
+                device: device.id,
+                seq: Some(e.seq),
+                kind: StampKind::Press,
+                grant: current.as_ref().map(|(g, _)| g.id),
+                application: current.as_ref().map(|(_, a)| a.id),
+                seal: current.as_ref().map(|(g, _)| g.seal).or(device.seal),
+                device_time: e.device_time,
+                received_at: now,
+                fix: e.fix,
+                press_ms: e.press_ms,
+                factors: e.factors.clone(),
+                photo_key: e.photo.as_ref().map(|p| p.0.clone()),
+                photo_sha256: e.photo.as_ref().map(|p| p.1.clone()),
+                beyond_grant: !usable,
+            };
+            if !tx.insert_stamp(&stamp).await? {
+                results.push(wire::EventResult {
+                    seq: e.seq as u64,
+                    result: "duplicate".to_owned(),
+                });
+                if let Some((g, a)) = current {
+                    live.insert(g.id, (g, a));
+                }
+                continue;
+            }
+            if usable && let Some((grant, application)) = current.as_mut() {
+                use_grant(tx, application, grant.clone(), e.device_time, &actor, &job.context)
+                    .await?;
+                if application.lifecycle.status() == ApplicationStatus::Completed {
+                    grant.status = GrantStatus::Consumed;
+                }
+            }
+            record(
+                tx,
+                now,
+                Some(org),
+                &actor,
+                &job.context,
+                "stamp.recorded",
+                format!("stamp:{}", stamp.id),
+                vec![
+                    ("seq", e.seq.to_string()),
+                    (
+                        "application",
+                        current
+                            .as_ref()
+                            .map(|(_, a)| a.number.as_str().to_owned())
+                            .unwrap_or_default(),
+                    ),
+                    ("beyond_grant", stamp.beyond_grant.to_string()),
+                ],
+            )
+            .await?;
+            if let Some((_, application)) = &current {
+                enqueue(tx, org, EventKind::StampRecorded, stamp_json(&stamp, application), now)
+                    .await?;
+            }
+            let subject = AlarmSubject {
+                device: Some(device.id),
+                seal: stamp.seal,
+                application: stamp.application,
+            };
+            let mut alarms = Vec::new();
+            if stamp.beyond_grant {
+                let why = match &current {
+                    None => "a press under no known grant".to_owned(),
+                    Some((g, a)) => format!(
+                        "a press beyond the grant (grant {}, {} of {} used, application {})",
+                        g.status.key(),
+                        a.lifecycle.uses_done(),
+                        a.lifecycle.allowed().get(),
+                        a.lifecycle.status().key()
+                    ),
+                };
+                alarms.push((AlarmKind::UsesExceeded, why));
+            }
+            if e.press_ms > device.parameters.press_max_ms() {
+                alarms.push((
+                    AlarmKind::PressTooLong,
+                    format!(
+                        "press held {} ms (limit {} ms)",
+                        e.press_ms,
+                        device.parameters.press_max_ms()
+                    ),
+                ));
+            }
+            if let (Some(fence), Some(fix)) = (device.geofence, e.fix)
+                && fence.is_outside(&fix.point, f64::from(fix.accuracy_m))
+            {
+                alarms.push((
+                    AlarmKind::Geofence,
+                    format!(
+                        "pressed {:.0} m from home (radius {} m)",
+                        fence.home().distance_m(&fix.point),
+                        fence.radius_m()
+                    ),
+                ));
+            }
+            for (kind, details) in alarms {
+                raise(tx, org, kind, subject.clone(), details, &actor, &job.context, now).await?;
+            }
+            if let Some((g, a)) = current {
+                live.insert(g.id, (g, a));
+            }
+            results.push(wire::EventResult {
+                seq: e.seq as u64,
+                result: "stored".to_owned(),
+            });
+        }
+        tx.touch_device(org, device.id, now).await?;
+        Ok(results)
+    }
+
+    /// An application's stamps, for whoever may see the application.
+    pub async fn application_stamps(
+        &self,
+        principal: &Principal,
+        id: ApplicationId,
+    ) -> Result<Vec<StampRecord>, AppError> {
+        let view = self.application_view(principal, id).await?;
+        let mut tx = self.store().read().await?;
+        Ok(tx
+            .stamps_for_application(view.application.org_id, id)
+            .await?)
+    }
+
+    /// A stamp's photo (or a printer's scan) and its media type.
+    pub async fn stamp_photo(
+        &self,
+        principal: &Principal,
+        application: ApplicationId,
+        stamp: StampId,
+    ) -> Result<(&'static str, Bytes), AppError> {
+        let view = self.application_view(principal, application).await?;
+        let record = {
+            let mut tx = self.store().read().await?;
+            tx.stamp(view.application.org_id, stamp)
+                .await?
+                .filter(|s| s.application == Some(application))
+                .ok_or(AppError::NotFound(Entity::Stamp))?
+        };
+        let key = record.photo_key.ok_or(AppError::NotFound(Entity::Stamp))?;
+        let bytes = self.blobs().get(&key).await?;
+        let media = if bytes.starts_with(b"\x89PNG") {
+            "image/png"
+        } else {
+            "image/jpeg"
+        };
+        Ok((media, bytes))
+    }
+}
+
+pub(crate) fn position_of(p: Option<&wire::Position>) -> Result<Option<Fix>, AppError> {
+    p.map(|p| {
+        let point = seal_core::device::GeoPoint::new(p.lat, p.lon)
+            .map_err(|e| AppError::invalid("position", Invalid::Device(e)))?;
+        let accuracy_m = if p.accuracy_m.is_finite() && p.accuracy_m >= 0.0 {
+            p.accuracy_m.min(100_000.0) as u32
+        } else {
+            0
+        };
+        Ok(Fix { point, accuracy_m })
+    })
+    .transpose()
+}
