@@ -1,5 +1,7 @@
-//! The `sealkeeper` binary: `serve`, `demo` (serve with a demo organisation) and
-//! `config default|show`.
+//! The `sealkeeper` binary: `serve`, `demo` (serve with a demo organisation),
+//! `config default|show` and `device simulate` (simulated seal boxes and printers).
+
+mod demo_devices;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +33,18 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Device tools: simulated seal boxes and seal printers.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Run simulated devices against a server: enrol (or resume from the state folder),
+    /// run a scenario script, keep heartbeating and obeying commands.
+    Simulate(seal_device::SimulateArgs),
 }
 
 #[derive(Args)]
@@ -77,6 +91,31 @@ fn main() -> ExitCode {
         },
         Command::Serve(args) => run(args, false),
         Command::Demo(args) => run(args, true),
+        Command::Device {
+            command: DeviceCommand::Simulate(args),
+        } => simulate(args),
+    }
+}
+
+/// `device simulate`: logs to stderr (`RUST_LOG`, default `warn`), step lines to stdout;
+/// a failed expectation or a fatal error exits non-zero.
+fn simulate(args: seal_device::SimulateArgs) -> ExitCode {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&error),
+    };
+    match runtime.block_on(seal_device::simulate(args)) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
     }
 }
 
@@ -110,9 +149,19 @@ fn run(args: ServeArgs, demo: bool) -> ExitCode {
             Err(error) => return fail(&error),
         };
         let url = format!("http://{}", server.addr);
+        // Keeps the demo's simulated devices running until the server stops.
+        let mut _demo_devices = None;
         if demo {
             match seal_app::demo::seed(&server.app).await {
-                Ok(seeded) => print_demo(&url, &seeded),
+                Ok(seeded) => {
+                    match demo_devices::start(&server.app, &url, &config.server.data_dir, &seeded)
+                        .await
+                    {
+                        Ok(stop) => _demo_devices = Some(stop),
+                        Err(error) => eprintln!("sealkeeper: demo devices not started: {error}"),
+                    }
+                    print_demo(&url, &seeded);
+                }
                 Err(error) => {
                     server.stop().await;
                     return fail(&format!("creating the demo organisation failed: {error}"));
@@ -144,6 +193,16 @@ fn print_demo(url: &str, demo: &seal_app::demo::Demo) {
             login.login,
             login.password,
             login.name
+        );
+    }
+    if let Some(order) = &demo.order {
+        println!("Approved application ready to stamp: {order}");
+    }
+    if !demo.devices.is_empty() {
+        let labels: Vec<&str> = demo.devices.iter().map(|d| d.label.as_str()).collect();
+        println!(
+            "Simulated devices running: {} (see {url}/devices)",
+            labels.join(", ")
         );
     }
     println!("API: {url}/api/v1/openapi.json   health: {url}/healthz");
