@@ -48,6 +48,7 @@ pub struct Config {
     pub log: LogConfig,
     pub webhooks: WebhooksConfig,
     pub applications: ApplicationsConfig,
+    pub devices: DevicesConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -138,6 +139,34 @@ impl Default for ApplicationsConfig {
             document_max_pages: 500,
             documents_per_application: 20,
             reminder_after_hours: 24,
+        }
+    }
+}
+
+/// Devices and the device protocol.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesConfig {
+    /// How far a signed device request's time may be from the server's, in seconds.
+    pub clock_skew_seconds: i64,
+    /// How long an enrolment token stays valid, in hours.
+    pub enrolment_token_hours: i64,
+    /// A device silent this long is marked offline and raises an alarm, in seconds.
+    pub offline_after_seconds: i64,
+    /// This many refused unlocks of one device within ten minutes raise an alarm.
+    pub unlock_refusals_alarm: i64,
+    /// The largest stamp photo or scanned page, in kilobytes.
+    pub photo_max_kib: usize,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        Self {
+            clock_skew_seconds: 300,
+            enrolment_token_hours: 24,
+            offline_after_seconds: 300,
+            unlock_refusals_alarm: 3,
+            photo_max_kib: 5 * 1024,
         }
     }
 }
@@ -340,6 +369,11 @@ impl Config {
             document_max_pages: self.applications.document_max_pages,
             documents_per_application: self.applications.documents_per_application,
             approval_reminder_seconds: self.applications.reminder_after_hours.saturating_mul(3600),
+            device_clock_skew_seconds: self.devices.clock_skew_seconds.clamp(5, 3600),
+            enrolment_token_hours: self.devices.enrolment_token_hours.clamp(1, 24 * 30),
+            device_offline_after_seconds: self.devices.offline_after_seconds.max(10),
+            unlock_refusals_alarm: self.devices.unlock_refusals_alarm.max(1),
+            photo_max_bytes: self.devices.photo_max_kib.max(1).saturating_mul(1024),
         }
     }
 }
@@ -431,6 +465,19 @@ document_max_pages = 500
 documents_per_application = 20
 # Remind approvers (webhook event approval.reminder) when a step has waited this long.
 reminder_after_hours = 24
+
+[devices]
+# How far a signed device request's time may be from the server's (seconds). Nonces are
+# remembered for twice this, so a captured request can never be replayed.
+clock_skew_seconds = 300
+# How long a one-time enrolment token stays valid (hours).
+enrolment_token_hours = 24
+# A device silent this long is marked offline and raises an `offline` alarm (seconds).
+offline_after_seconds = 300
+# This many refused unlocks of one device within ten minutes raise an `unlock_refused` alarm.
+unlock_refusals_alarm = 3
+# The largest stamp photo or scanned page accepted (kilobytes).
+photo_max_kib = 5120
 "#;
 
 #[cfg(test)]

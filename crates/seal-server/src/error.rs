@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use seal_app::AppError;
-use seal_app::error::{Conflict, DocumentProblem, Entity, Invalid};
+use seal_app::error::{Conflict, DeviceAuthError, DocumentProblem, Entity, Invalid};
 use seal_app::password::PasswordProblem;
 use seal_core::application::{ApplicationStatus, LifecycleError, WindowError};
 use seal_core::department::TreeError;
@@ -245,6 +245,43 @@ impl From<AppError> for ApiError {
                 error.0.retry_after = Some(retry_after_seconds);
                 error
             }
+            AppError::DeviceAuth(e) => {
+                let (zh, en) = match e {
+                    DeviceAuthError::Missing => ("缺少签名头（Content-Digest、Signature-Input、Signature）。", "Signature headers missing (Content-Digest, Signature-Input, Signature)."),
+                    DeviceAuthError::Malformed => ("签名头格式不符合设备协议。", "The signature headers do not follow the device protocol."),
+                    DeviceAuthError::Digest => ("Content-Digest 与请求体不符。", "Content-Digest does not match the body."),
+                    DeviceAuthError::UnknownKey => ("签名的 keyid 不是已注册的设备。", "The signature's keyid names no enrolled device."),
+                    DeviceAuthError::BadSignature => ("签名验证失败。", "The signature does not verify."),
+                    DeviceAuthError::Clock => ("请求时间超出允许的时钟偏差，请校准设备时钟。", "The request time is outside the allowed clock skew; set the device clock."),
+                    DeviceAuthError::Replay => ("该请求的 nonce 已使用过（重放的请求）。", "This request's nonce was used before (a replayed request)."),
+                };
+                ApiError::new(S::UNAUTHORIZED, format!("device.signature.{}", e.key()), zh, en)
+            }
+            AppError::DeviceNotActive => ApiError::new(
+                S::FORBIDDEN,
+                "device.not_active",
+                "设备尚未获批准或已被吊销。",
+                "The device is not approved, or it was revoked.",
+            ),
+            AppError::UnlockRefused(reason) => {
+                use seal_core::device::UnlockRefusal as R;
+                let (zh, en) = match reason {
+                    R::DeviceNotActive => ("设备尚未获批准或已被吊销。", "The device is not approved, or it was revoked."),
+                    R::UnknownOrder => ("找不到该工单号。", "No application has this order number."),
+                    R::NotApproved => ("该申请尚未批准。", "The application is not approved."),
+                    R::WrongSeal => ("该设备未绑定此申请的印章。", "This device is not bound to the application's seal."),
+                    R::OutsideWindow => ("当前不在批准的用印时间段内。", "Now is outside the approved time window."),
+                    R::NoUsesLeft => ("批准的用印次数已用完。", "Every approved use has been made."),
+                    R::GrantNotActive => ("用印授权已撤销、用完或过期。", "The grant was revoked, consumed or has expired."),
+                };
+                ApiError::new(S::FORBIDDEN, format!("unlock.{}", reason.key()), zh, en)
+            }
+            AppError::ContentMismatch => ApiError::new(
+                S::CONFLICT,
+                "scan.content_mismatch",
+                "扫描的页面与批准的文件不一致，已拒绝打印并告警。",
+                "The scanned page does not match the approved document; nothing is printed and an alarm was raised.",
+            ),
             AppError::Store(seal_store::StoreError::Busy(cause)) => {
                 tracing::error!(error = %cause, "database busy or unreachable");
                 ApiError::new(
@@ -320,6 +357,15 @@ fn not_found(entity: Entity) -> ApiError {
             "该申请没有用印授权。",
             "This application has no grant.",
         ),
+        Entity::Device => ("not_found.device", "找不到该设备。", "Device not found."),
+        Entity::EnrolmentToken => (
+            "not_found.enrolment_token",
+            "找不到该注册令牌。",
+            "Enrolment token not found.",
+        ),
+        Entity::Alarm => ("not_found.alarm", "找不到该告警。", "Alarm not found."),
+        Entity::Command => ("not_found.command", "找不到该指令。", "Command not found."),
+        Entity::Stamp => ("not_found.stamp", "找不到该用印记录。", "Stamp record not found."),
     };
     ApiError::new(StatusCode::NOT_FOUND, code, zh, en)
 }
@@ -411,6 +457,12 @@ fn conflict(conflict: Conflict) -> ApiError {
         Conflict::NoFlow => ("conflict.no_flow", "该印章没有审批流程，组织也没有默认流程。请管理员先设置审批流程。".to_owned(), "Neither the seal nor the organisation has an approval flow; an admin must set one up first.".to_owned()),
         Conflict::NoDocuments => ("conflict.no_documents", "提交前请至少上传一份待盖章文件。".to_owned(), "Upload at least one document to be stamped before submitting.".to_owned()),
         Conflict::GrantNotActive => ("conflict.grant_not_active", "该用印授权已失效。".to_owned(), "The grant is no longer active.".to_owned()),
+        Conflict::DeviceStatus(e) => ("conflict.device_status", format!("设备状态不能从 {} 变为 {}。", e.from.key(), e.to.key()), format!("A {} device cannot become {}.", e.from.key(), e.to.key())),
+        Conflict::DeviceDuplicate => ("conflict.device_duplicate", "已有使用该序列号、MAC 地址或公钥的设备。".to_owned(), "A device with this serial number, MAC address or key is already enrolled.".to_owned()),
+        Conflict::SealAlreadyBound => ("conflict.seal_already_bound", "该印章已绑定其他设备，请先解绑。".to_owned(), "The seal is already bound to another device; unbind it first.".to_owned()),
+        Conflict::TerminalTaken => ("conflict.terminal_taken", "该终端已绑定其他设备。".to_owned(), "The terminal is already bound to another device.".to_owned()),
+        Conflict::Alarm(e) => ("conflict.alarm_status", format!("告警当前为 {}，不能执行 {}。", e.status.key(), e.action.key()), format!("An alarm that is {} cannot be {}d.", e.status.key(), e.action.key())),
+        Conflict::CommandNotPending => ("conflict.command_not_pending", "该指令已确认过。".to_owned(), "The command was already acknowledged.".to_owned()),
     };
     ApiError::new(StatusCode::CONFLICT, code, zh, en)
 }
@@ -642,6 +694,21 @@ fn webhook_url_error(error: seal_core::webhook::UrlError) -> (String, String, St
     (code.to_owned(), zh, en)
 }
 
+fn device_value(e: seal_core::device::DeviceValueError) -> (String, String, String) {
+    use seal_core::device::DeviceValueError as E;
+    let (code, zh) = match e {
+        E::Serial => ("device.serial", "序列号须为 1 至 64 个字母、数字或 - _ .。"),
+        E::Mac => ("device.mac", "MAC 地址应为 6 组十六进制数，如 02:00:5e:10:00:01。"),
+        E::Firmware => ("device.firmware", "固件版本须为 1 至 32 个可打印字符。"),
+        E::Terminal => ("device.terminal", "终端标识须为 1 至 64 个可打印字符。"),
+        E::Position => ("device.position", "位置无效：纬度 -90 至 90，经度 -180 至 180。"),
+        E::Radius => ("device.radius", "电子围栏半径须为 10 米至 100 公里。"),
+        E::Battery => ("device.battery", "电量须为 0 至 100%。"),
+        E::Parameters => ("device.parameters", "参数超出范围：心跳 5–3600 秒，按压上限 100–60000 毫秒，低电量 1–90%。"),
+    };
+    (code.into(), zh.into(), format!("{}.", e.to_string().trim_end_matches('.')))
+}
+
 fn invalid(field: &'static str, reason: Invalid) -> ApiError {
     let (label_zh, label_en) = field_label(field);
     let mut details = vec![];
@@ -709,6 +776,13 @@ fn invalid(field: &'static str, reason: Invalid) -> ApiError {
         Invalid::UnknownFilingTarget(key) => ("webhook.filing_target.unknown".into(), format!("没有名为 “{key}” 的备案对象类型（可选：public_security 公安备案、third_party 第三方、own_unit 本单位）。"), format!("There is no filing target \"{key}\" (choose public_security, third_party or own_unit).")),
         Invalid::WebhookSecret => ("webhook.secret".into(), "签名密钥须为 whsec_ 加 Base64 编码的 24 至 64 字节。".into(), "The signing secret must be whsec_ followed by 24 to 64 bytes in base64.".into()),
         Invalid::UnknownDeliveryStatus(key) => ("webhook.delivery_status.unknown".into(), format!("没有名为 “{key}” 的投递状态（可选：pending、delivered、failed、given_up）。"), format!("There is no delivery status \"{key}\" (choose pending, delivered, failed or given_up).")),
+        Invalid::Device(e) => device_value(e),
+        Invalid::EnrolmentToken => ("device.enrolment_token".into(), "注册令牌无效、已过期、已使用，或不是为该类设备签发的。".into(), "The enrolment token is unknown, expired, already used, or for another kind of device.".into()),
+        Invalid::PublicKey => ("device.public_key".into(), "公钥无效：应为 Ed25519 公钥（32 字节）的 base64。".into(), "Not a valid public key: base64 of a 32-byte Ed25519 key.".into()),
+        Invalid::NotASealHolder => ("device.not_a_seal_holder".into(), "只有智能章筒和印章打印机可以绑定印章。".into(), "Only seal boxes and seal printers can be bound to a seal.".into()),
+        Invalid::Image => ("device.image".into(), "图片无效：须为 base64 编码的 PNG 或 JPEG，且不超过大小上限。".into(), "Not a valid image: base64 of a PNG or JPEG within the size limit.".into()),
+        Invalid::Events => ("device.events".into(), format!("事件批次须含 1 至 {} 个事件，序号从 1 起。", seal_proof::wire::MAX_EVENTS_PER_BATCH), format!("An event batch holds 1 to {} events with sequence numbers from 1.", seal_proof::wire::MAX_EVENTS_PER_BATCH)),
+        Invalid::UnknownDevice => ("device.unknown".into(), "本组织没有该设备。".into(), "There is no such device in this organisation.".into()),
     };
     let mut error = ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -208,6 +208,11 @@ async fn housekeeping(app: App) {
             ),
             Err(error) => tracing::warn!(%error, "application timers failed"),
         }
+        match app.run_device_timers().await {
+            Ok(0) => {}
+            Ok(offline) => tracing::info!(offline, "devices marked offline"),
+            Err(error) => tracing::warn!(%error, "device timers failed"),
+        }
         if round.is_multiple_of(PURGE_SESSIONS_EVERY) {
             match app.purge_expired_sessions().await {
                 Ok(0) => {}

@@ -2,6 +2,7 @@
 //! that reproduces them, for docs/benchmarks.md.
 
 mod applications;
+mod devices;
 mod foundation;
 mod seal_image;
 mod webhooks;
@@ -30,6 +31,11 @@ const BENCHMARKS: &[Benchmark] = &[
         name: "applications",
         about: "applications filed per second through the API with a 1 MB PDF (create, upload, submit) vs GET /healthz",
         run: applications::run,
+    },
+    Benchmark {
+        name: "devices",
+        about: "stamp events per second from 1,000 signed devices (batched, with 200 KB photos) vs GET /healthz; RSS with 1,000 WebSocket streams",
+        run: devices::run,
     },
     Benchmark {
         name: "foundation",

@@ -4,6 +4,8 @@
 //! test walks that list.
 
 pub mod applications;
+pub mod device;
+pub mod devices;
 pub mod auth;
 pub mod directory;
 pub mod dto;
@@ -40,6 +42,8 @@ use crate::error::ApiError;
         (name = "audit", description = "Audit events"),
         (name = "seals", description = "The seal registry, seal images, factor policy and approval flows"),
         (name = "applications", description = "Seal-use applications (用印申请), documents, review, grants and the approver's inbox"),
+        (name = "devices", description = "Devices (seal boxes, seal printers, scanners, kiosks): enrolment tokens, approval, binding, geofence, parameters, commands; alarms"),
+        (name = "device", description = "The device protocol (`/device/v1`): every request signed by the device's Ed25519 key as an RFC 9421 HTTP message signature (see docs/device-protocol.md)"),
         (name = "webhooks", description = "Webhook endpoints and filing targets (备案), deliveries and replays"),
         (name = "web", description = "The web console's HTML pages and form posts (session cookie, `_csrf` form field)"),
     )
@@ -143,7 +147,42 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::replay_delivery))
         .merge(web_routes())
         .merge(seal_web_routes())
+        .merge(crate::web::devices::routes())
+        .merge(device_routes())
         .split_for_parts()
+}
+
+/// The device protocol and the people's device, alarm and stamp-record routes. Device
+/// requests carry photos, so they read their own bodies up to their own limit.
+fn device_routes() -> OpenApiRouter<AppState> {
+    let protocol = OpenApiRouter::new()
+        .routes(routes!(device::enrol))
+        .routes(routes!(device::me))
+        .routes(routes!(device::unlock))
+        .routes(routes!(device::events))
+        .routes(routes!(device::heartbeat))
+        .routes(routes!(device::commands))
+        .routes(routes!(device::ack_command))
+        .routes(routes!(device::scan))
+        .routes(routes!(device::stream))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    OpenApiRouter::new()
+        .routes(routes!(
+            devices::list_enrolment_tokens,
+            devices::create_enrolment_token
+        ))
+        .routes(routes!(devices::list_devices))
+        .routes(routes!(devices::get_device, devices::update_device))
+        .routes(routes!(devices::approve_device))
+        .routes(routes!(devices::revoke_device))
+        .routes(routes!(devices::send_command))
+        .routes(routes!(devices::list_alarms))
+        .routes(routes!(devices::get_alarm))
+        .routes(routes!(devices::acknowledge_alarm))
+        .routes(routes!(devices::resolve_alarm))
+        .routes(routes!(devices::application_stamps))
+        .routes(routes!(devices::stamp_photo))
+        .merge(protocol)
 }
 
 /// The console's pages, registered the same way so the route matrix covers them.

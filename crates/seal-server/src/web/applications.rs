@@ -1,13 +1,14 @@
 //! Seal-use application pages: the one-form quick application (draft, documents and
 //! submission in one click), my applications and all applications, an application's
-//! page (documents, flow progress, grant, and the actions its `can_*` flags allow), the
-//! documents themselves, and the approver's inbox.
+//! page (documents, flow progress, grant, the stamping records with their photos, and the
+//! actions its `can_*` flags allow), the documents and stamp photos themselves, and the
+//! approver's inbox.
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::header;
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use seal_app::applications::{ApplicationInput, ApplicationQuery, Scope, Upload};
 use seal_app::directory::Page as ListPage;
@@ -15,13 +16,14 @@ use seal_app::policy::Principal;
 use seal_app::{AppError, RequestContext};
 use seal_core::application::{ApplicationStatus, StampKind};
 use seal_core::flow::Verdict;
-use seal_core::ids::{ApplicationId, DocumentId, PersonId};
+use seal_core::ids::{ApplicationId, DocumentId, PersonId, StampId};
 use seal_core::permission::Permission;
 use seal_store::ApplicationRecord;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::Context;
+use crate::web::devices::{StampRow, device_serials, stamp_row};
 use crate::web::seals::{Choice, input_to_rfc3339, local_input, local_time, names_of};
 use crate::web::{Chrome, FieldErrors, Page, PageError, Pager, Tr, redirect_with_flash, render};
 
@@ -594,6 +596,7 @@ struct DetailPage {
     can_revoke: bool,
     errors: FieldErrors,
     max_mb: usize,
+    stamps: Vec<StampRow>,
 }
 
 fn name_or(names: &std::collections::HashMap<PersonId, String>, id: PersonId) -> String {
@@ -610,6 +613,12 @@ async fn detail_page(
     let t = page.t;
     let view = state.app.application_view(principal, id).await?;
     let a = &view.application;
+    let stamp_records = state.app.application_stamps(principal, id).await?;
+    let serials = if stamp_records.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        device_serials(state, principal).await
+    };
     let mut ids: Vec<PersonId> = vec![a.applicant];
     ids.extend(view.steps.iter().flat_map(|s| s.approvers.iter().copied()));
     ids.extend(view.decisions.iter().map(|d| d.decision.person));
@@ -710,6 +719,14 @@ async fn detail_page(
         can_revoke: view.can_revoke,
         errors,
         max_mb: state.app.settings().document_max_bytes / (1024 * 1024),
+        stamps: stamp_records
+            .iter()
+            .map(|s| StampRow {
+                // Already on the application's page: no link to itself.
+                application_id: None,
+                ..stamp_row(t, s, &serials)
+            })
+            .collect(),
     })
 }
 
@@ -943,4 +960,36 @@ pub async fn revoke(
         .await
         .map(|_| ());
     after(&state, &page, id, result, "flash.grant_revoked").await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct StampPath {
+    id: String,
+    stamp: String,
+}
+
+/// A stamp's photo (a seal box's picture of the press, or a printer's scan of the page),
+/// in the media type judged from its content, with `nosniff`.
+#[utoipa::path(get, path = "/applications/{id}/stamps/{stamp}/photo", tag = "web", params(StampPath), responses((status = 200, description = "JPEG or PNG image")))]
+pub async fn stamp_photo(
+    State(state): State<AppState>,
+    page: Page,
+    Path(path): Path<StampPath>,
+) -> Result<Response, PageError> {
+    let principal = page.require()?;
+    let id = parse_id(&path.id, ApplicationId::parse)?;
+    let stamp = parse_id(&path.stamp, StampId::parse)?;
+    let (media_type, bytes) = state.app.stamp_photo(principal, id, stamp).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(response)
 }

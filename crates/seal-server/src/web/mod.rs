@@ -9,8 +9,10 @@
 
 pub mod account;
 pub mod admin;
+pub mod alarms;
 pub mod applications;
 pub mod assets;
+pub mod devices;
 pub mod directory;
 pub mod home;
 pub mod seals;
@@ -109,6 +111,16 @@ fn navigation(t: Tr, principal: &Principal, current: &str) -> Vec<NavItem> {
     ));
     items.push(("/inbox", "nav.inbox", may(Permission::ApplicationsApprove)));
     items.push(("/flows", "nav.flows", may(Permission::SealsManage)));
+    items.push((
+        "/devices",
+        "nav.devices",
+        devices::DEVICE_READERS.into_iter().any(may),
+    ));
+    items.push((
+        "/alarms",
+        "nav.alarms",
+        devices::ALARM_READERS.into_iter().any(may),
+    ));
     items.push(("/tokens", "nav.tokens", may(Permission::TokensManage)));
     items.push(("/audit", "nav.audit", may(Permission::AuditRead)));
     items.push(("/webhooks", "nav.webhooks", may(Permission::WebhooksManage)));
@@ -492,6 +504,7 @@ pub struct FormToken(pub String);
 pub async fn csrf_guard(mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if path.starts_with("/api/")
+        || path.starts_with("/device/")
         || path.starts_with("/assets/")
         || path == "/healthz"
         || path == "/readyz"

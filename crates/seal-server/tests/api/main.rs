@@ -4,6 +4,8 @@
 
 mod applications;
 mod common;
+mod device_client;
+mod devices;
 mod flows;
 mod matrix;
 mod webhooks;

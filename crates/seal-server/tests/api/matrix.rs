@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::common::{Client, PASSWORD, TestServer, add_person, role_id};
+use crate::device_client::Device;
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug)]
@@ -21,6 +22,9 @@ enum Allowed {
     PendingSecondFactor,
     /// Signed-in people holding one of these built-in roles.
     Roles(&'static [&'static str]),
+    /// Devices only (`/device/v1`): every person, signed in or not, gets 401 with a
+    /// `device.signature.*` code.
+    DeviceSigned,
 }
 
 const ALL: &[&str] = &[
@@ -48,6 +52,15 @@ const SEAL_READERS: &[&str] = &[
     "auditor",
     "employee",
 ];
+/// Who may see devices: holders of `devices.manage`, `seals.keep`, `alarms.handle` or
+/// `audit.read`.
+const DEVICE_READERS: &[&str] = &["org_admin", "seal_keeper", "auditor", "it"];
+/// Holders of `devices.manage`.
+const DEVICE_MANAGERS: &[&str] = &["org_admin", "it"];
+/// Who may see alarms: holders of `alarms.handle`, `audit.read` or `devices.manage`.
+const ALARM_READERS: &[&str] = &["org_admin", "seal_keeper", "auditor", "it"];
+/// Holders of `alarms.handle`.
+const ALARM_HANDLERS: &[&str] = &["org_admin", "seal_keeper"];
 /// Holders of `applications.create`.
 const APPLICANTS: &[&str] = &["employee"];
 /// Holders of `applications.approve`.
@@ -85,6 +98,13 @@ enum Target {
     Application,
     /// Such an application, approved (it has an active grant).
     ApprovedApplication,
+    /// Such an approved application with one press of the seal box bound to its seal,
+    /// photographed; `{stamp}` in the path is that stamp.
+    StampedApplication,
+    /// A seal box enrolled with a fresh token, waiting for approval.
+    Device,
+    /// An open `tamper` alarm of a fresh, approved seal box.
+    Alarm,
 }
 
 struct Expectation {
@@ -898,7 +918,164 @@ fn expectations() -> Vec<Expectation> {
     ]
     .into_iter()
     .chain(seal_page_expectations())
+    .chain(device_api_expectations())
+    .chain(device_page_expectations())
     .collect()
+}
+
+/// The people's device, alarm and stamp-record API, and the device protocol (signed by
+/// devices only).
+fn device_api_expectations() -> Vec<Expectation> {
+    use Allowed::*;
+    let e = |method: Method,
+             path: &'static str,
+             allowed: Allowed,
+             target: Target,
+             body: Option<&'static str>| Expectation {
+        method,
+        path,
+        allowed,
+        target,
+        body,
+    };
+    let mut all = vec![
+        e(
+            Method::GET,
+            "/api/v1/device-enrolment-tokens",
+            Roles(DEVICE_MANAGERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/device-enrolment-tokens",
+            Roles(DEVICE_MANAGERS),
+            Target::None,
+            Some(r#"{"kind": "seal_box", "note": "api{n}"}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/devices",
+            Roles(DEVICE_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/devices/{id}",
+            Roles(DEVICE_READERS),
+            Target::Device,
+            None,
+        ),
+        e(
+            Method::PATCH,
+            "/api/v1/devices/{id}",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some(r#"{"terminal": "api-phone-{n}"}"#),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/devices/{id}/approve",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some("{}"),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/devices/{id}/revoke",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some("{}"),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/devices/{id}/commands",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some(r#"{"kind": "lock"}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alarms",
+            Roles(ALARM_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/alarms/{id}",
+            Roles(ALARM_READERS),
+            Target::Alarm,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/alarms/{id}/acknowledge",
+            Roles(ALARM_HANDLERS),
+            Target::Alarm,
+            Some(r#"{"note": "ack {n}"}"#),
+        ),
+        e(
+            Method::POST,
+            "/api/v1/alarms/{id}/resolve",
+            Roles(ALARM_HANDLERS),
+            Target::Alarm,
+            Some(r#"{"note": "done {n}"}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/applications/{id}/stamps",
+            Roles(APPLICATION_READERS),
+            Target::StampedApplication,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/applications/{id}/stamps/{stamp}/photo",
+            Roles(APPLICATION_READERS),
+            Target::StampedApplication,
+            None,
+        ),
+    ];
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/device/v1/enrol",
+            Some(
+                r#"{"token": "sket_x", "kind": "seal_box", "public_key": "x", "serial": "S{n}", "mac": "02:00:5e:00:00:01", "firmware": "1"}"#,
+            ),
+        ),
+        (Method::GET, "/device/v1/me", None),
+        (
+            Method::POST,
+            "/device/v1/unlock",
+            Some(r#"{"order": "X-2026-000001", "device_time": 0, "nonce": "n{n}"}"#),
+        ),
+        (Method::POST, "/device/v1/events", Some(r#"{"events": []}"#)),
+        (
+            Method::POST,
+            "/device/v1/heartbeat",
+            Some(
+                r#"{"at": 0, "battery_pct": 50, "position": null, "on_base": true, "tamper": false, "locked": true, "firmware": "1", "buffered_events": 0}"#,
+            ),
+        ),
+        (Method::GET, "/device/v1/commands", None),
+        (
+            Method::POST,
+            "/device/v1/commands/{id}/ack",
+            Some(r#"{"result": "done"}"#),
+        ),
+        (
+            Method::POST,
+            "/device/v1/scan",
+            Some(r#"{"order": "X-2026-000001", "page": ""}"#),
+        ),
+        (Method::GET, "/device/v1/stream", None),
+    ] {
+        all.push(e(method, path, DeviceSigned, Target::None, body));
+    }
+    all
 }
 
 /// The console's seal, flow, application and inbox pages.
@@ -1094,6 +1271,129 @@ fn seal_page_expectations() -> Vec<Expectation> {
     ]
 }
 
+/// The console's device, enrolment-token, alarm and stamp-photo pages.
+fn device_page_expectations() -> Vec<Expectation> {
+    use Allowed::*;
+    let e = |method: Method,
+             path: &'static str,
+             allowed: Allowed,
+             target: Target,
+             body: Option<&'static str>| Expectation {
+        method,
+        path,
+        allowed,
+        target,
+        body,
+    };
+    vec![
+        e(
+            Method::GET,
+            "/devices",
+            Roles(DEVICE_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/devices/enrolment-tokens",
+            Roles(DEVICE_MANAGERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/devices/enrolment-tokens",
+            Roles(DEVICE_MANAGERS),
+            Target::None,
+            Some("_csrf={csrf}&kind=seal_box&note=web{n}"),
+        ),
+        e(
+            Method::GET,
+            "/devices/{id}",
+            Roles(DEVICE_READERS),
+            Target::Device,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/devices/{id}/approve",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/devices/{id}/revoke",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::POST,
+            "/devices/{id}/binding",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some("_csrf={csrf}&seal_id=&terminal=phone{n}"),
+        ),
+        e(
+            Method::POST,
+            "/devices/{id}/geofence",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some("_csrf={csrf}&lat=31.2304&lon=121.4737&radius_m=500"),
+        ),
+        e(
+            Method::POST,
+            "/devices/{id}/parameters",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some("_csrf={csrf}&heartbeat_seconds=60&press_max_ms=2000&low_battery_pct=20"),
+        ),
+        e(
+            Method::POST,
+            "/devices/{id}/lock",
+            Roles(DEVICE_MANAGERS),
+            Target::Device,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::GET,
+            "/alarms",
+            Roles(ALARM_READERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/alarms/{id}",
+            Roles(ALARM_READERS),
+            Target::Alarm,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/alarms/{id}/acknowledge",
+            Roles(ALARM_HANDLERS),
+            Target::Alarm,
+            Some("_csrf={csrf}&note=%E5%B7%B2%E7%9F%A5%E6%82%89{n}"),
+        ),
+        e(
+            Method::POST,
+            "/alarms/{id}/resolve",
+            Roles(ALARM_HANDLERS),
+            Target::Alarm,
+            Some("_csrf={csrf}&note=%E5%B7%B2%E5%A4%84%E7%90%86{n}"),
+        ),
+        e(
+            Method::GET,
+            "/applications/{id}/stamps/{stamp}/photo",
+            Roles(APPLICATION_READERS),
+            Target::StampedApplication,
+            None,
+        ),
+    ]
+}
+
 /// The console answers with pages and redirects; name its refusals like the API's codes.
 fn page_verdict(answer: &crate::common::Answer) -> String {
     let location = answer
@@ -1152,6 +1452,11 @@ struct World {
     seal_a: String,
     /// The document of each application target.
     documents: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// The stamp of each stamped application target.
+    stamps: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// The seal box bound to `seal_a` that presses under the stamped applications, made on
+    /// first use.
+    stamper: tokio::sync::Mutex<Option<Device>>,
     counter: AtomicU32,
 }
 
@@ -1211,6 +1516,88 @@ impl World {
         id
     }
 
+    /// A seal box enrolled in organisation A with a fresh token; approved when `approve`.
+    async fn device(&self, n: u32, approve: bool) -> Device {
+        let token = self
+            .admin_a
+            .post(
+                "/api/v1/device-enrolment-tokens",
+                json!({"kind": "seal_box", "note": format!("matrix {n}")}),
+            )
+            .await;
+        assert_eq!(token.status, 201, "making a token: {:?}", token.body);
+        let mut device = Device::new(&self.server);
+        let enrolled = device
+            .enrol(token.body["token"].as_str().unwrap(), "seal_box")
+            .await;
+        assert_eq!(enrolled.status, 201, "enrolling: {:?}", enrolled.body);
+        if approve {
+            let approved = self
+                .admin_a
+                .post(&format!("/api/v1/devices/{}/approve", device.id), json!({}))
+                .await;
+            assert_eq!(approved.status, 200, "approving: {:?}", approved.body);
+        }
+        device
+    }
+
+    /// An open alarm: a fresh approved seal box reports its tamper sensor set.
+    async fn alarm(&self, n: u32) -> String {
+        let device = self.device(n, true).await;
+        let beat = device.heartbeat(json!({"tamper": true})).await;
+        assert_eq!(beat.status, 200, "heartbeat: {:?}", beat.body);
+        let alarms = self
+            .admin_a
+            .get(&format!("/api/v1/alarms?device_id={}", device.id))
+            .await;
+        assert_eq!(alarms.status, 200, "alarms: {:?}", alarms.body);
+        alarms.body[0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// An approved application on `seal_a` with one photographed press of the seal box
+    /// bound to that seal; records the stamp.
+    async fn stamped_application(&self, n: u32) -> String {
+        use base64::Engine;
+        let id = self.application(n, true).await;
+        let application = self
+            .employee_a
+            .get(&format!("/api/v1/applications/{id}"))
+            .await;
+        let grant = application.body["grant"]["id"].as_str().unwrap().to_owned();
+        let mut stamper = self.stamper.lock().await;
+        if stamper.is_none() {
+            let device = self.device(n, true).await;
+            let bound = self
+                .admin_a
+                .patch(
+                    &format!("/api/v1/devices/{}", device.id),
+                    json!({"seal_id": self.seal_a}),
+                )
+                .await;
+            assert_eq!(bound.status, 200, "binding: {:?}", bound.body);
+            *stamper = Some(device);
+        }
+        let device = stamper.as_ref().unwrap();
+        let photo = base64::engine::general_purpose::STANDARD.encode(tiny_png());
+        // The counter only grows, so the device's sequence numbers do too.
+        let press = device.press(u64::from(n) + 1, &grant, json!({"photo": photo}));
+        let stored = device.events(vec![press]).await;
+        assert_eq!(stored.status, 200, "pressing: {:?}", stored.body);
+        assert_eq!(
+            stored.body["results"][0]["result"], "stored",
+            "{:?}",
+            stored.body
+        );
+        let stamps = self
+            .employee_a
+            .get(&format!("/api/v1/applications/{id}/stamps"))
+            .await;
+        assert_eq!(stamps.status, 200, "stamps: {:?}", stamps.body);
+        let stamp = stamps.body[0]["id"].as_str().unwrap().to_owned();
+        self.stamps.lock().unwrap().insert(id.clone(), stamp);
+        id
+    }
+
     fn next(&self) -> u32 {
         self.counter.fetch_add(1, Ordering::SeqCst)
     }
@@ -1236,6 +1623,9 @@ impl World {
             Target::None => return None,
             Target::Application => return Some(self.application(n, false).await),
             Target::ApprovedApplication => return Some(self.application(n, true).await),
+            Target::StampedApplication => return Some(self.stamped_application(n).await),
+            Target::Device => return Some(self.device(n, false).await.id),
+            Target::Alarm => return Some(self.alarm(n).await),
             Target::Seal => {
                 self.admin_a
                     .post(
@@ -1398,6 +1788,8 @@ async fn world_on(server: TestServer) -> World {
         employee_a,
         approver_a,
         documents: Default::default(),
+        stamps: Default::default(),
+        stamper: Default::default(),
         counter: AtomicU32::new(0),
     }
 }
@@ -1465,9 +1857,19 @@ async fn walk_matrix(world: World) {
                 Some(document) => path.replace("{document}", &document),
                 None => path,
             };
+            let path = match target
+                .as_deref()
+                .and_then(|id| world.stamps.lock().unwrap().get(id).cloned())
+            {
+                Some(stamp) => path.replace("{stamp}", &stamp),
+                None => path,
+            };
             let n = world.next().to_string();
             let client = world.client_for(actor).await;
-            let is_page = !(path.starts_with("/api/") || path == "/healthz" || path == "/readyz");
+            let is_page = !(path.starts_with("/api/")
+                || path.starts_with("/device/")
+                || path == "/healthz"
+                || path == "/readyz");
             let answer = match (is_page, expectation.body) {
                 (false, body) => {
                     let body: Option<Value> = body.map(|text| {
@@ -1510,6 +1912,11 @@ async fn walk_matrix(world: World) {
                 (Allowed::Public, _) => {
                     if denied {
                         failures.push(format!("unexpected deny: {outcome}"));
+                    }
+                }
+                (Allowed::DeviceSigned, _) => {
+                    if answer.status != 401 || !code.starts_with("device.signature.") {
+                        failures.push(format!("expected 401 device.signature.*: {outcome}"));
                     }
                 }
                 (Allowed::PendingSecondFactor, _) => {

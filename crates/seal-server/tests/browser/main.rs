@@ -13,5 +13,10 @@ mod applications;
 #[path = "../api/common.rs"]
 mod common;
 mod console;
+// The signed test device of the API tests, shared by path like `common`.
+#[allow(dead_code)]
+#[path = "../api/device_client.rs"]
+mod device_client;
+mod devices;
 mod harness;
 mod smoke;
