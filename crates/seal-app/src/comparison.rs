@@ -37,7 +37,10 @@ impl StandInComparator {
 /// The difference hash of an image: 9×8 grey pixels, one bit per horizontal step.
 pub fn dhash(bytes: &[u8]) -> Result<u64, String> {
     let image = image::load_from_memory(bytes).map_err(|e| format!("not an image: {e}"))?;
-    let small = image.grayscale().resize_exact(9, 8, FilterType::Triangle).to_luma8();
+    let small = image
+        .grayscale()
+        .resize_exact(9, 8, FilterType::Triangle)
+        .to_luma8();
     let mut hash = 0u64;
     for y in 0..8 {
         for x in 0..8 {
@@ -74,7 +77,7 @@ mod tests {
         let mut img = RgbImage::from_pixel(200, 280, Rgb([255, 255, 255]));
         for y in 0..280u32 {
             for x in 0..200u32 {
-                if (y / 20 + seed) % 3 == 0 && (x * (seed + 1) / 37) % 2 == 0 {
+                if (y / 20 + seed).is_multiple_of(3) && (x * (seed + 1) / 37).is_multiple_of(2) {
                     img.put_pixel(x, y, Rgb([dark, dark, dark]));
                 }
             }
@@ -94,6 +97,9 @@ mod tests {
         let other = c.compare(&page(2, 0), &approved).unwrap();
         assert!(!other.matched, "{other:?}");
         assert!(c.compare(b"not an image", &approved).is_err());
-        assert!(!c.compare(&page(1, 0), &[]).unwrap().matched, "no approved page, no match");
+        assert!(
+            !c.compare(&page(1, 0), &[]).unwrap().matched,
+            "no approved page, no match"
+        );
     }
 }

@@ -10,24 +10,22 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use seal_core::alarm::AlarmKind;
-use seal_core::application::ApplicationNumber;
+use seal_core::application::{ApplicationNumber, ApplicationStatus};
 use seal_core::audit::Actor;
 use seal_core::device::{
     CommandKind, CommandStatus, DeviceKind, DeviceParameters, DeviceStatus, Firmware, GeoPoint,
     Geofence, MacAddress, SerialNumber, Terminal, UnlockRefusal,
 };
 use seal_core::grant::GrantStatus;
-use seal_core::ids::{
-    CommandId, DeviceId, EnrolmentTokenId, GrantId, OrgId, SealId, StampId,
-};
+use seal_core::ids::{CommandId, DeviceId, EnrolmentTokenId, GrantId, OrgId, SealId, StampId};
 use seal_core::permission::Permission;
 use seal_core::time::Timestamp;
 use seal_core::webhook::EventKind;
 use seal_proof::wire;
 use seal_proof::{PublicKey, SigningKey};
 use seal_store::{
-    AlarmRecord, ApplicationRecord, CommandRecord, DeviceRecord, EnrolmentTokenRecord,
-    GrantRecord, OrgKeyRecord, StampRecord, Telemetry, Tx, UnlockAttemptRecord,
+    AlarmRecord, ApplicationRecord, CommandRecord, DeviceRecord, EnrolmentTokenRecord, GrantRecord,
+    OrgKeyRecord, StampRecord, Telemetry, Tx, UnlockAttemptRecord,
 };
 
 use crate::alarms::{AlarmSubject, raise};
@@ -437,13 +435,18 @@ impl App {
         let now = self.now();
         let public = PublicKey::from_base64(body.public_key.trim())
             .map_err(|_| AppError::invalid("public_key", Invalid::PublicKey))?;
-        let verified = verify_signature(req, now, self.settings().device_clock_skew_seconds, |keyid| {
-            if keyid == public.to_base64() {
-                Ok(public)
-            } else {
-                Err(AppError::DeviceAuth(DeviceAuthError::UnknownKey))
-            }
-        })?;
+        let verified = verify_signature(
+            req,
+            now,
+            self.settings().device_clock_skew_seconds,
+            |keyid| {
+                if keyid == public.to_base64() {
+                    Ok(public)
+                } else {
+                    Err(AppError::DeviceAuth(DeviceAuthError::UnknownKey))
+                }
+            },
+        )?;
         let kind = DeviceKind::parse(&body.kind)
             .ok_or_else(|| AppError::invalid("kind", Invalid::UnknownKey(body.kind.clone())))?;
         let serial = SerialNumber::parse(&body.serial)
@@ -453,7 +456,10 @@ impl App {
         let firmware = Firmware::parse(&body.firmware)
             .map_err(|e| AppError::invalid("firmware", Invalid::Device(e)))?;
         let mut tx = self.store().write().await?;
-        if !tx.remember_nonce(&verified.key_id, &verified.nonce, now).await? {
+        if !tx
+            .remember_nonce(&verified.key_id, &verified.nonce, now)
+            .await?
+        {
             return Err(AppError::DeviceAuth(DeviceAuthError::Replay));
         }
         let token = tx
@@ -573,9 +579,11 @@ impl App {
         let permit = policy::authorize(principal, Permission::DevicesManage)?;
         let now = self.now();
         let terminal = match &changes.terminal {
-            Some(Some(t)) if !t.trim().is_empty() => Some(Some(
-                Terminal::parse(t).map_err(|e| AppError::invalid("terminal", Invalid::Device(e)))?,
-            )),
+            Some(Some(t)) if !t.trim().is_empty() => {
+                Some(Some(Terminal::parse(t).map_err(|e| {
+                    AppError::invalid("terminal", Invalid::Device(e))
+                })?))
+            }
             Some(_) => Some(None),
             None => None,
         };
@@ -634,7 +642,9 @@ impl App {
         })?;
         let show = |s: Option<SealId>| s.map(|s| s.to_string()).unwrap_or_default();
         let show_t = |t: &Option<Terminal>| {
-            t.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default()
+            t.as_ref()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default()
         };
         if before.seal != device.seal || before.terminal != device.terminal {
             record_by(
@@ -758,7 +768,12 @@ impl App {
         let permit = policy::authorize(principal, Permission::DevicesManage)?;
         let kind = match CommandKind::parse(kind) {
             Some(k @ (CommandKind::Lock | CommandKind::CancelGrant)) => k,
-            _ => return Err(AppError::invalid("kind", Invalid::UnknownKey(kind.to_owned()))),
+            _ => {
+                return Err(AppError::invalid(
+                    "kind",
+                    Invalid::UnknownKey(kind.to_owned()),
+                ));
+            }
         };
         let now = self.now();
         let mut tx = self.store().write().await?;
@@ -786,9 +801,17 @@ impl App {
             }
             _ => None,
         };
-        let command =
-            queue_command(&mut tx, permit.org(), id, kind, grant, None, &permit.actor(), now)
-                .await?;
+        let command = queue_command(
+            &mut tx,
+            permit.org(),
+            id,
+            kind,
+            grant,
+            None,
+            &permit.actor(),
+            now,
+        )
+        .await?;
         record_by(
             &mut tx,
             &permit,
@@ -810,10 +833,7 @@ impl App {
     // ----- the device's own calls ------------------------------------------------------
 
     /// `GET /device/v1/me`: status, binding, the organisation's keys, parameters.
-    pub async fn device_state(
-        &self,
-        caller: &DeviceCaller,
-    ) -> Result<wire::DeviceState, AppError> {
+    pub async fn device_state(&self, caller: &DeviceCaller) -> Result<wire::DeviceState, AppError> {
         let now = self.now();
         let device = caller.device();
         let mut tx = self.store().write().await?;
@@ -878,7 +898,11 @@ impl App {
         } else {
             match (&application, &grant) {
                 (None, _) => Some(UnlockRefusal::UnknownOrder),
-                (Some(a), _) if !a.lifecycle.status().is_live() => {
+                // A completed application was approved: its refusal is "no uses left".
+                (Some(a), _)
+                    if !a.lifecycle.status().is_live()
+                        && a.lifecycle.status() != ApplicationStatus::Completed =>
+                {
                     Some(UnlockRefusal::NotApproved)
                 }
                 (Some(a), _) if device.seal != Some(a.seal) => Some(UnlockRefusal::WrongSeal),
@@ -930,7 +954,10 @@ impl App {
                             seal: device.seal,
                             application: application.map(|a| a.id),
                         },
-                        format!("{refused} unlocks refused in ten minutes; last: {}", refusal.key()),
+                        format!(
+                            "{refused} unlocks refused in ten minutes; last: {}",
+                            refusal.key()
+                        ),
                         &caller.actor(),
                         context,
                         now,
@@ -998,7 +1025,8 @@ impl App {
             ],
         )
         .await?;
-        tx.touch_device(application.org_id, caller.id(), now).await?;
+        tx.touch_device(application.org_id, caller.id(), now)
+            .await?;
         tx.commit().await?;
         Ok(wire::UnlockResponse {
             token,
@@ -1098,10 +1126,23 @@ impl App {
             ));
         }
         if beat.battery_pct < device.parameters.low_battery_pct() {
-            alarms.push((AlarmKind::LowBattery, format!("battery at {} %", beat.battery_pct)));
+            alarms.push((
+                AlarmKind::LowBattery,
+                format!("battery at {} %", beat.battery_pct),
+            ));
         }
         for (kind, details) in alarms {
-            raise(&mut tx, org, kind, subject(), details, &caller.actor(), context, now).await?;
+            raise(
+                &mut tx,
+                org,
+                kind,
+                subject(),
+                details,
+                &caller.actor(),
+                context,
+                now,
+            )
+            .await?;
         }
         let pending = tx.pending_commands(org, device.id).await?.len();
         tx.commit().await?;
@@ -1180,7 +1221,10 @@ impl App {
             "done" => CommandStatus::Done,
             "failed" => CommandStatus::Failed,
             other => {
-                return Err(AppError::invalid("result", Invalid::UnknownKey(other.to_owned())));
+                return Err(AppError::invalid(
+                    "result",
+                    Invalid::UnknownKey(other.to_owned()),
+                ));
             }
         };
         let now = self.now();
@@ -1297,10 +1341,15 @@ impl App {
             .seal(org, application.seal)
             .await?
             .ok_or(AppError::NotFound(Entity::Seal))?;
-        let org_record = tx.org(org).await?.ok_or(AppError::NotFound(Entity::Organisation))?;
+        let org_record = tx
+            .org(org)
+            .await?
+            .ok_or(AppError::NotFound(Entity::Organisation))?;
         let stamp_id = StampId::from_bytes(crate::secrets::id_bytes());
         let page_key = format!("orgs/{org}/stamps/{stamp_id}.scan");
-        self.blobs().put(&page_key, bytes::Bytes::from(page.clone())).await?;
+        self.blobs()
+            .put(&page_key, bytes::Bytes::from(page.clone()))
+            .await?;
         let stamp = StampRecord {
             id: stamp_id,
             org_id: org,
@@ -1320,8 +1369,15 @@ impl App {
             beyond_grant: false,
         };
         tx.insert_stamp(&stamp).await?;
-        crate::stamps::use_grant(&mut tx, &mut application, grant, now, &caller.actor(), context)
-            .await?;
+        crate::stamps::use_grant(
+            &mut tx,
+            &mut application,
+            grant,
+            now,
+            &caller.actor(),
+            context,
+        )
+        .await?;
         record(
             &mut tx,
             now,
@@ -1332,7 +1388,10 @@ impl App {
             format!("stamp:{stamp_id}"),
             vec![
                 ("application", application.number.as_str().to_owned()),
-                ("comparison", format!("{} {:.2}", comparison.method, comparison.score)),
+                (
+                    "comparison",
+                    format!("{} {:.2}", comparison.method, comparison.score),
+                ),
             ],
         )
         .await?;
@@ -1346,7 +1405,9 @@ impl App {
         .await?;
         tx.commit().await?;
         self.wake_webhook_worker();
-        let (svg, width_mm, height_mm) = self.render_seal_svg(org_record.name.as_str(), &seal).await?;
+        let (svg, width_mm, height_mm) = self
+            .render_seal_svg(org_record.name.as_str(), &seal)
+            .await?;
         Ok(PrintJob {
             stamp: stamp_id,
             order: application.number.as_str().to_owned(),
@@ -1438,4 +1499,3 @@ impl App {
         Ok((svg, width, height))
     }
 }
-

@@ -6,8 +6,8 @@
 //! [`policy::Principal`] with [`App::authenticate_session`] or
 //! [`App::authenticate_token`]) and convert shapes; every decision is made here.
 
-pub mod applications;
 pub mod alarms;
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -22,8 +22,8 @@ pub mod password;
 pub mod policy;
 pub mod ratelimit;
 pub mod seals;
-pub mod stamps;
 pub mod secrets;
+pub mod stamps;
 pub mod tokens;
 pub mod totp;
 pub mod webhooks;

@@ -27,7 +27,7 @@ use crate::audit::record;
 use crate::devices::{DeviceCaller, decode_image};
 use crate::error::{Entity, Invalid};
 use crate::policy::Principal;
-use crate::webhooks::enqueue;
+use crate::webhooks::enqueue_cached;
 use crate::{App, AppError, RequestContext};
 
 /// Lower-case hex SHA-256.
@@ -51,6 +51,44 @@ struct Job {
     events: Vec<Prepared>,
     context: RequestContext,
     reply: oneshot::Sender<Result<Vec<wire::EventResult>, AppError>>,
+}
+
+/// What one group commit has read and changed: grants with their applications (read once),
+/// those whose counts changed, grants consumed, and each organisation's webhook endpoints.
+#[derive(Default)]
+struct Batch {
+    live: HashMap<GrantId, (GrantRecord, ApplicationRecord)>,
+    dirty: std::collections::HashSet<GrantId>,
+    consumed: Vec<(GrantId, Actor, RequestContext)>,
+    endpoints: HashMap<seal_core::ids::OrgId, Vec<seal_store::WebhookEndpointRecord>>,
+}
+
+impl Batch {
+    /// Writes the changed applications and the consumed grants (with their audit events).
+    async fn flush(&mut self, tx: &mut Tx) -> Result<(), AppError> {
+        for id in &self.dirty {
+            if let Some((_, application)) = self.live.get(id) {
+                tx.update_application(application).await?;
+            }
+        }
+        for (id, actor, context) in &self.consumed {
+            if let Some((grant, application)) = self.live.get(id) {
+                tx.end_grant(grant).await?;
+                record(
+                    tx,
+                    grant.ended_at.unwrap_or(application.updated_at),
+                    Some(application.org_id),
+                    actor,
+                    context,
+                    "grant.consumed",
+                    format!("grant:{}", grant.id),
+                    vec![("application", application.number.as_str().to_owned())],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The queue of event batches waiting for the next group commit.
@@ -162,7 +200,11 @@ impl App {
             let photo = match &e.photo {
                 Some(text) => {
                     let bytes = decode_image(text, self.settings().photo_max_bytes)?;
-                    let ext = if bytes.starts_with(b"\x89PNG") { "png" } else { "jpg" };
+                    let ext = if bytes.starts_with(b"\x89PNG") {
+                        "png"
+                    } else {
+                        "jpg"
+                    };
                     let key = format!("orgs/{org}/devices/{device}/photos/{seq}.{ext}");
                     let digest = sha256_hex(&bytes);
                     self.blobs().put(&key, Bytes::from(bytes)).await?;
@@ -235,9 +277,9 @@ impl App {
         let mut outcomes: Vec<Result<Vec<wire::EventResult>, AppError>> = Vec::new();
         let result: Result<(), AppError> = async {
             let mut tx = self.store().write().await?;
-            let mut live: HashMap<GrantId, (GrantRecord, ApplicationRecord)> = HashMap::new();
+            let mut batch = Batch::default();
             for job in &jobs {
-                let outcome = self.write_job(&mut tx, job, &mut live, now).await;
+                let outcome = self.write_job(&mut tx, job, &mut batch, now).await;
                 match outcome {
                     // Refused before anything of the job was written: the others go on.
                     Err(AppError::DeviceAuth(_)) | Ok(_) => outcomes.push(outcome),
@@ -245,6 +287,7 @@ impl App {
                     Err(error) => return Err(error),
                 }
             }
+            batch.flush(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -270,7 +313,7 @@ impl App {
         &self,
         tx: &mut Tx,
         job: &Job,
-        live: &mut HashMap<GrantId, (GrantRecord, ApplicationRecord)>,
+        batch: &mut Batch,
         now: Timestamp,
     ) -> Result<Vec<wire::EventResult>, AppError> {
         let caller = &job.caller;
@@ -282,7 +325,7 @@ impl App {
         for e in &job.events {
             // Find the grant and application (read once per group commit).
             let mut current = match e.grant {
-                Some(g) => match live.remove(&g) {
+                Some(g) => match batch.live.remove(&g) {
                     Some(found) => Some(found),
                     None => match tx.grant(org, g).await? {
                         Some(grant) => tx
@@ -325,15 +368,29 @@ impl App {
                     result: "duplicate".to_owned(),
                 });
                 if let Some((g, a)) = current {
-                    live.insert(g.id, (g, a));
+                    batch.live.insert(g.id, (g, a));
                 }
                 continue;
             }
             if usable && let Some((grant, application)) = current.as_mut() {
-                use_grant(tx, application, grant.clone(), e.device_time, &actor, &job.context)
-                    .await?;
+                // Counted in memory; written once per group commit (`Batch::flush`).
+                application.lifecycle = application
+                    .lifecycle
+                    .apply(Event::Use {
+                        count: 1,
+                        at: e.device_time,
+                    })
+                    .map_err(|e| AppError::Conflict(crate::error::Conflict::Lifecycle(e)))?;
+                application.updated_at = now;
+                batch.dirty.insert(grant.id);
                 if application.lifecycle.status() == ApplicationStatus::Completed {
                     grant.status = GrantStatus::Consumed;
+                    grant.ended_at = Some(e.device_time);
+                    grant.ended_by = Some(actor.label());
+                    grant.end_reason = "every use made".to_owned();
+                    batch
+                        .consumed
+                        .push((grant.id, actor.clone(), job.context.clone()));
                 }
             }
             record(
@@ -358,8 +415,15 @@ impl App {
             )
             .await?;
             if let Some((_, application)) = &current {
-                enqueue(tx, org, EventKind::StampRecorded, stamp_json(&stamp, application), now)
-                    .await?;
+                enqueue_cached(
+                    tx,
+                    org,
+                    EventKind::StampRecorded,
+                    stamp_json(&stamp, application),
+                    now,
+                    &mut batch.endpoints,
+                )
+                .await?;
             }
             let subject = AlarmSubject {
                 device: Some(device.id),
@@ -403,10 +467,20 @@ impl App {
                 ));
             }
             for (kind, details) in alarms {
-                raise(tx, org, kind, subject.clone(), details, &actor, &job.context, now).await?;
+                raise(
+                    tx,
+                    org,
+                    kind,
+                    subject.clone(),
+                    details,
+                    &actor,
+                    &job.context,
+                    now,
+                )
+                .await?;
             }
             if let Some((g, a)) = current {
-                live.insert(g.id, (g, a));
+                batch.live.insert(g.id, (g, a));
             }
             results.push(wire::EventResult {
                 seq: e.seq as u64,

@@ -72,6 +72,34 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
+/// Like [`enqueue`], with the organisation's endpoints read once per `cache` (a group
+/// commit writes many events of few organisations in one transaction).
+pub(crate) async fn enqueue_cached(
+    tx: &mut Tx,
+    org: OrgId,
+    kind: EventKind,
+    data: serde_json::Value,
+    now: Timestamp,
+    cache: &mut std::collections::HashMap<OrgId, Vec<WebhookEndpointRecord>>,
+) -> Result<(), AppError> {
+    if !cache.contains_key(&org) {
+        let endpoints = tx.webhook_endpoints(org).await?;
+        cache.insert(org, endpoints);
+    }
+    let targets: Vec<WebhookId> = cache
+        .get(&org)
+        .map(|endpoints| {
+            endpoints
+                .iter()
+                .filter(|e| e.enabled && e.kinds.contains(&kind))
+                .map(|e| e.id)
+                .collect()
+        })
+        .unwrap_or_default();
+    write_event(tx, org, kind, data, now, &targets).await?;
+    Ok(())
+}
+
 /// Writes the event and its deliveries to `endpoints`; returns the event and the
 /// delivery ids in the order of `endpoints`.
 async fn write_event(
