@@ -672,6 +672,7 @@ impl App {
             .map_err(|e| AppError::invalid("reason", Invalid::Text(e)))?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(permit.org()).await?;
         let grant = tx
             .grant_for_application(permit.org(), id)
             .await?
@@ -835,6 +836,8 @@ impl App {
         };
         for application in past {
             let mut tx = self.store().write().await?;
+            // Uses and grants change under the organisation's lock (see stamps.rs).
+            tx.lock_org(application.org_id).await?;
             let Some(mut current) = tx.application(application.org_id, application.id).await?
             else {
                 continue;

@@ -63,8 +63,9 @@ impl DeviceHub {
     /// Wakes the device's connection (after a command was committed).
     pub fn notify(&self, device: DeviceId) {
         let map = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        // One permit: a connection waiting now wakes, and one about to wait finds it (a
+        // second connection of the same device learns at its next poll).
         if let Some(n) = map.get(&device) {
-            n.notify_waiters();
             n.notify_one();
         }
     }
@@ -548,6 +549,7 @@ impl App {
             DeviceStatus::Active => "device.approved",
             _ => "device.revoked",
         };
+        let woken = device.id;
         record_by(
             &mut tx,
             &permit,
@@ -563,6 +565,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        // A revoked device waiting for commands learns it at once.
+        self.wake_device(woken);
         Ok(device)
     }
 
@@ -858,7 +862,9 @@ impl App {
                 .map(|s| s.name.as_str().to_owned()),
             None => None,
         };
-        tx.touch_device(device.org_id, device.id, now).await?;
+        if device.status == DeviceStatus::Active {
+            tx.touch_device(device.org_id, device.id, now).await?;
+        }
         tx.commit().await?;
         Ok(wire::DeviceState {
             device_id: device.id.to_string(),
@@ -885,6 +891,9 @@ impl App {
     ) -> Result<Result<(ApplicationRecord, GrantRecord), UnlockRefusal>, AppError> {
         let device = caller.device();
         let org = device.org_id;
+        // Uses, grants and standing alarms change under the organisation's lock
+        // (PostgreSQL; SQLite writers are exclusive anyway): no lost update, no twin alarm.
+        tx.lock_org(org).await?;
         let application = match ApplicationNumber::parse(order.trim()) {
             Ok(number) => tx.application_by_number(org, &number).await?,
             Err(_) => None,
@@ -898,19 +907,25 @@ impl App {
         } else {
             match (&application, &grant) {
                 (None, _) => Some(UnlockRefusal::UnknownOrder),
-                // A completed application was approved: its refusal is "no uses left".
-                (Some(a), _)
-                    if !a.lifecycle.status().is_live()
-                        && a.lifecycle.status() != ApplicationStatus::Completed =>
-                {
+                // Never approved (yet): draft, in review, rejected, withdrawn.
+                (Some(a), _) if !was_approved(a.lifecycle.status()) => {
                     Some(UnlockRefusal::NotApproved)
                 }
                 (Some(a), _) if device.seal != Some(a.seal) => Some(UnlockRefusal::WrongSeal),
                 (Some(a), _) if !a.lifecycle.window().contains(now) => {
                     Some(UnlockRefusal::OutsideWindow)
                 }
-                (Some(a), _) if a.lifecycle.remaining() == 0 => Some(UnlockRefusal::NoUsesLeft),
-                (Some(_), Some(g)) if g.status == GrantStatus::Active => None,
+                (Some(a), _)
+                    if a.lifecycle.remaining() == 0
+                        || a.lifecycle.status() == ApplicationStatus::Completed =>
+                {
+                    Some(UnlockRefusal::NoUsesLeft)
+                }
+                (Some(a), Some(g))
+                    if g.status == GrantStatus::Active && a.lifecycle.status().is_live() =>
+                {
+                    None
+                }
                 (Some(_), _) => Some(UnlockRefusal::GrantNotActive),
             }
         };
@@ -978,6 +993,12 @@ impl App {
         request: &wire::UnlockRequest,
         context: &RequestContext,
     ) -> Result<wire::UnlockResponse, AppError> {
+        if caller.device().kind != DeviceKind::SealBox {
+            return Err(AppError::invalid(
+                "device",
+                Invalid::WrongDeviceKind(DeviceKind::SealBox),
+            ));
+        }
         let now = self.now();
         let nonce = seal_core::text::bounded(&request.nonce, 128)
             .map_err(|e| AppError::invalid("nonce", Invalid::Text(e)))?;
@@ -1216,6 +1237,7 @@ impl App {
         ack: &wire::CommandAck,
         context: &RequestContext,
     ) -> Result<(), AppError> {
+        caller.require_active()?;
         let device = caller.device();
         let status = match ack.result.as_str() {
             "done" => CommandStatus::Done,
@@ -1276,6 +1298,12 @@ impl App {
     ) -> Result<PrintJob, AppError> {
         let device = caller.device();
         let org = device.org_id;
+        if device.kind != DeviceKind::SealPrinter {
+            return Err(AppError::invalid(
+                "device",
+                Invalid::WrongDeviceKind(DeviceKind::SealPrinter),
+            ));
+        }
         let page = decode_image(&request.page, self.settings().photo_max_bytes)?;
         // The approved documents' first pages, read before the transaction.
         let approved = {
@@ -1464,6 +1492,19 @@ impl App {
         }
         Ok(marked)
     }
+}
+
+/// Whether an application in this status was approved at some point (so a refusal is
+/// about its grant, window or uses, not its approval).
+fn was_approved(status: ApplicationStatus) -> bool {
+    matches!(
+        status,
+        ApplicationStatus::Approved
+            | ApplicationStatus::InUse
+            | ApplicationStatus::Completed
+            | ApplicationStatus::Expired
+            | ApplicationStatus::Revoked
+    )
 }
 
 /// Decodes a base64 PNG or JPEG within the size limit (judged by content).

@@ -91,6 +91,8 @@ pub enum Invalid {
     Events,
     /// An unknown device (in this organisation).
     UnknownDevice,
+    /// This call is for another kind of device (unlock: seal boxes; scan: seal printers).
+    WrongDeviceKind(seal_core::device::DeviceKind),
 }
 
 /// Why an uploaded document was refused (from its content, never its name).

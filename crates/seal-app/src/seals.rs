@@ -332,6 +332,7 @@ impl App {
         )
         .await?;
         if to.stops_grants() {
+            tx.lock_org(permit.org()).await?;
             let why = format!("seal {}", to.key());
             for grant in tx.active_grants_for_seal(permit.org(), id).await? {
                 end_grant(

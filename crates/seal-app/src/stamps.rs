@@ -61,6 +61,7 @@ struct Batch {
     dirty: std::collections::HashSet<GrantId>,
     consumed: Vec<(GrantId, Actor, RequestContext)>,
     endpoints: HashMap<seal_core::ids::OrgId, Vec<seal_store::WebhookEndpointRecord>>,
+    locked: std::collections::HashSet<seal_core::ids::OrgId>,
 }
 
 impl Batch {
@@ -185,6 +186,7 @@ impl App {
         let device = caller.id();
         let now = self.now();
         let mut events = Vec::with_capacity(batch.events.len());
+        let mut photos = Vec::with_capacity(batch.events.len());
         for e in &batch.events {
             let seq = i64::try_from(e.seq)
                 .ok()
@@ -197,19 +199,9 @@ impl App {
                 .map(|f| f.trim())
                 .filter(|f| seal_core::seal::Factor::parse(f).is_some())
                 .collect();
+            // Decoded now, stored only once the whole batch is known to be valid.
             let photo = match &e.photo {
-                Some(text) => {
-                    let bytes = decode_image(text, self.settings().photo_max_bytes)?;
-                    let ext = if bytes.starts_with(b"\x89PNG") {
-                        "png"
-                    } else {
-                        "jpg"
-                    };
-                    let key = format!("orgs/{org}/devices/{device}/photos/{seq}.{ext}");
-                    let digest = sha256_hex(&bytes);
-                    self.blobs().put(&key, Bytes::from(bytes)).await?;
-                    Some((key, digest))
-                }
+                Some(text) => Some(decode_image(text, self.settings().photo_max_bytes)?),
                 None => None,
             };
             // A device clock ahead of ours is not believed beyond now.
@@ -221,8 +213,29 @@ impl App {
                 fix,
                 press_ms: e.press_ms,
                 factors: factors.join(","),
-                photo,
+                photo: None,
             });
+            photos.push(photo);
+        }
+        // The photos, under names made of the device, sequence number and content: a retry
+        // with the same photo writes the same blob, and a retry with another photo cannot
+        // replace the one the stored stamp names (its SHA-256 is recorded with it).
+        for (event, photo) in events.iter_mut().zip(photos) {
+            if let Some(bytes) = photo {
+                let ext = if bytes.starts_with(b"\x89PNG") {
+                    "png"
+                } else {
+                    "jpg"
+                };
+                let digest = sha256_hex(&bytes);
+                let key = format!(
+                    "orgs/{org}/devices/{device}/photos/{}-{}.{ext}",
+                    event.seq,
+                    &digest[..16]
+                );
+                self.blobs().put(&key, Bytes::from(bytes)).await?;
+                event.photo = Some((key, digest));
+            }
         }
         events.sort_by_key(|e| e.seq);
         events.dedup_by_key(|e| e.seq);
@@ -321,6 +334,13 @@ impl App {
         let org = device.org_id;
         let actor = Actor::Device(device.id);
         caller.claim_nonce(tx, now).await?;
+        // The organisation's lock (PostgreSQL) once per commit: uses and grants change
+        // under it everywhere (unlock, scan, revoke, expiry), so nothing is lost. Then the
+        // device's row, which heartbeats take first too: alarms of one device never race.
+        if batch.locked.insert(org) {
+            tx.lock_org(org).await?;
+        }
+        tx.touch_device(org, device.id, now).await?;
         let mut results = Vec::with_capacity(job.events.len());
         for e in &job.events {
             // Find the grant and application (read once per group commit).
@@ -487,7 +507,6 @@ impl App {
                 result: "stored".to_owned(),
             });
         }
-        tx.touch_device(org, device.id, now).await?;
         Ok(results)
     }
 

@@ -440,7 +440,14 @@ mod tests {
         let n = ApplicationNumber::new(&org, 2026, 42);
         assert_eq!(n.as_str(), "DEMO-2026-000042");
         assert_eq!(ApplicationNumber::parse(" demo-2026-000042 "), Ok(n));
-        for bad in ["", "DEMO-2026", "DEMO-26-000042", "DEMO-2026-42", "-2026-000042", "DEMO-2026-00004x"] {
+        for bad in [
+            "",
+            "DEMO-2026",
+            "DEMO-26-000042",
+            "DEMO-2026-42",
+            "-2026-000042",
+            "DEMO-2026-00004x",
+        ] {
             assert!(ApplicationNumber::parse(bad).is_err(), "{bad}");
         }
     }

@@ -251,8 +251,10 @@ async fn main() {
         .unwrap();
     let registered: Value = http
         .post(format!("{base}/api/v1/organisations"))
-        .json(&json!({"org_name": "设备基准有限公司", "org_code": "bench", "admin_name": "王管理",
-            "admin_phone": "13800000001", "admin_password": PASSWORD}))
+        .json(
+            &json!({"org_name": "设备基准有限公司", "org_code": "bench", "admin_name": "王管理",
+            "admin_phone": "13800000001", "admin_password": PASSWORD}),
+        )
         .send()
         .await
         .unwrap()
@@ -267,9 +269,16 @@ async fn main() {
             .unwrap()
             .to_owned(),
     });
-    let roles = admin.send(reqwest::Method::GET, "/api/v1/roles", None).await;
+    let roles = admin
+        .send(reqwest::Method::GET, "/api/v1/roles", None)
+        .await;
     let role = |key: &str| {
-        roles.as_array().unwrap().iter().find(|r| r["builtin"] == key).unwrap()["id"]
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["builtin"] == key)
+            .unwrap()["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -428,7 +437,9 @@ async fn main() {
         "  setup (seals, approved applications, enrol, approve, bind, unlock)  {:.1} s",
         setup.as_secs_f64()
     );
-    println!("  GET /healthz (64 clients, before/after)  {health_before:.0} / {health_after:.0} req/s");
+    println!(
+        "  GET /healthz (64 clients, before/after)  {health_before:.0} / {health_after:.0} req/s"
+    );
     for (name, round) in [
         ("1 event per request, no photo", &single),
         ("10 events per request, no photo", &batched),
@@ -451,7 +462,9 @@ async fn main() {
         idle_rss as f64 / 1024.0,
         streams_rss as f64 / 1024.0
     );
-    println!("  targets: >= 10,000 signed, durably committed events/s without photos, p99 <= 50 ms; <= 100 MB RSS with 1,000 devices connected");
+    println!(
+        "  targets: >= 10,000 signed, durably committed events/s without photos, p99 <= 50 ms; <= 100 MB RSS with 1,000 devices connected"
+    );
 }
 
 /// Unix seconds as RFC 3339.

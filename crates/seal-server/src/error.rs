@@ -247,15 +247,40 @@ impl From<AppError> for ApiError {
             }
             AppError::DeviceAuth(e) => {
                 let (zh, en) = match e {
-                    DeviceAuthError::Missing => ("缺少签名头（Content-Digest、Signature-Input、Signature）。", "Signature headers missing (Content-Digest, Signature-Input, Signature)."),
-                    DeviceAuthError::Malformed => ("签名头格式不符合设备协议。", "The signature headers do not follow the device protocol."),
-                    DeviceAuthError::Digest => ("Content-Digest 与请求体不符。", "Content-Digest does not match the body."),
-                    DeviceAuthError::UnknownKey => ("签名的 keyid 不是已注册的设备。", "The signature's keyid names no enrolled device."),
-                    DeviceAuthError::BadSignature => ("签名验证失败。", "The signature does not verify."),
-                    DeviceAuthError::Clock => ("请求时间超出允许的时钟偏差，请校准设备时钟。", "The request time is outside the allowed clock skew; set the device clock."),
-                    DeviceAuthError::Replay => ("该请求的 nonce 已使用过（重放的请求）。", "This request's nonce was used before (a replayed request)."),
+                    DeviceAuthError::Missing => (
+                        "缺少签名头（Content-Digest、Signature-Input、Signature）。",
+                        "Signature headers missing (Content-Digest, Signature-Input, Signature).",
+                    ),
+                    DeviceAuthError::Malformed => (
+                        "签名头格式不符合设备协议。",
+                        "The signature headers do not follow the device protocol.",
+                    ),
+                    DeviceAuthError::Digest => (
+                        "Content-Digest 与请求体不符。",
+                        "Content-Digest does not match the body.",
+                    ),
+                    DeviceAuthError::UnknownKey => (
+                        "签名的 keyid 不是已注册的设备。",
+                        "The signature's keyid names no enrolled device.",
+                    ),
+                    DeviceAuthError::BadSignature => {
+                        ("签名验证失败。", "The signature does not verify.")
+                    }
+                    DeviceAuthError::Clock => (
+                        "请求时间超出允许的时钟偏差，请校准设备时钟。",
+                        "The request time is outside the allowed clock skew; set the device clock.",
+                    ),
+                    DeviceAuthError::Replay => (
+                        "该请求的 nonce 已使用过（重放的请求）。",
+                        "This request's nonce was used before (a replayed request).",
+                    ),
                 };
-                ApiError::new(S::UNAUTHORIZED, format!("device.signature.{}", e.key()), zh, en)
+                ApiError::new(
+                    S::UNAUTHORIZED,
+                    format!("device.signature.{}", e.key()),
+                    zh,
+                    en,
+                )
             }
             AppError::DeviceNotActive => ApiError::new(
                 S::FORBIDDEN,
@@ -266,13 +291,30 @@ impl From<AppError> for ApiError {
             AppError::UnlockRefused(reason) => {
                 use seal_core::device::UnlockRefusal as R;
                 let (zh, en) = match reason {
-                    R::DeviceNotActive => ("设备尚未获批准或已被吊销。", "The device is not approved, or it was revoked."),
-                    R::UnknownOrder => ("找不到该工单号。", "No application has this order number."),
+                    R::DeviceNotActive => (
+                        "设备尚未获批准或已被吊销。",
+                        "The device is not approved, or it was revoked.",
+                    ),
+                    R::UnknownOrder => {
+                        ("找不到该工单号。", "No application has this order number.")
+                    }
                     R::NotApproved => ("该申请尚未批准。", "The application is not approved."),
-                    R::WrongSeal => ("该设备未绑定此申请的印章。", "This device is not bound to the application's seal."),
-                    R::OutsideWindow => ("当前不在批准的用印时间段内。", "Now is outside the approved time window."),
-                    R::NoUsesLeft => ("批准的用印次数已用完。", "Every approved use has been made."),
-                    R::GrantNotActive => ("用印授权已撤销、用完或过期。", "The grant was revoked, consumed or has expired."),
+                    R::WrongSeal => (
+                        "该设备未绑定此申请的印章。",
+                        "This device is not bound to the application's seal.",
+                    ),
+                    R::OutsideWindow => (
+                        "当前不在批准的用印时间段内。",
+                        "Now is outside the approved time window.",
+                    ),
+                    R::NoUsesLeft => (
+                        "批准的用印次数已用完。",
+                        "Every approved use has been made.",
+                    ),
+                    R::GrantNotActive => (
+                        "用印授权已撤销、用完或过期。",
+                        "The grant was revoked, consumed or has expired.",
+                    ),
                 };
                 ApiError::new(S::FORBIDDEN, format!("unlock.{}", reason.key()), zh, en)
             }
@@ -365,7 +407,11 @@ fn not_found(entity: Entity) -> ApiError {
         ),
         Entity::Alarm => ("not_found.alarm", "找不到该告警。", "Alarm not found."),
         Entity::Command => ("not_found.command", "找不到该指令。", "Command not found."),
-        Entity::Stamp => ("not_found.stamp", "找不到该用印记录。", "Stamp record not found."),
+        Entity::Stamp => (
+            "not_found.stamp",
+            "找不到该用印记录。",
+            "Stamp record not found.",
+        ),
     };
     ApiError::new(StatusCode::NOT_FOUND, code, zh, en)
 }
@@ -698,15 +744,28 @@ fn device_value(e: seal_core::device::DeviceValueError) -> (String, String, Stri
     use seal_core::device::DeviceValueError as E;
     let (code, zh) = match e {
         E::Serial => ("device.serial", "序列号须为 1 至 64 个字母、数字或 - _ .。"),
-        E::Mac => ("device.mac", "MAC 地址应为 6 组十六进制数，如 02:00:5e:10:00:01。"),
+        E::Mac => (
+            "device.mac",
+            "MAC 地址应为 6 组十六进制数，如 02:00:5e:10:00:01。",
+        ),
         E::Firmware => ("device.firmware", "固件版本须为 1 至 32 个可打印字符。"),
         E::Terminal => ("device.terminal", "终端标识须为 1 至 64 个可打印字符。"),
-        E::Position => ("device.position", "位置无效：纬度 -90 至 90，经度 -180 至 180。"),
+        E::Position => (
+            "device.position",
+            "位置无效：纬度 -90 至 90，经度 -180 至 180。",
+        ),
         E::Radius => ("device.radius", "电子围栏半径须为 10 米至 100 公里。"),
         E::Battery => ("device.battery", "电量须为 0 至 100%。"),
-        E::Parameters => ("device.parameters", "参数超出范围：心跳 5–3600 秒，按压上限 100–60000 毫秒，低电量 1–90%。"),
+        E::Parameters => (
+            "device.parameters",
+            "参数超出范围：心跳 5–3600 秒，按压上限 100–60000 毫秒，低电量 1–90%。",
+        ),
     };
-    (code.into(), zh.into(), format!("{}.", e.to_string().trim_end_matches('.')))
+    (
+        code.into(),
+        zh.into(),
+        format!("{}.", e.to_string().trim_end_matches('.')),
+    )
 }
 
 fn invalid(field: &'static str, reason: Invalid) -> ApiError {
@@ -782,6 +841,7 @@ fn invalid(field: &'static str, reason: Invalid) -> ApiError {
         Invalid::NotASealHolder => ("device.not_a_seal_holder".into(), "只有智能章筒和印章打印机可以绑定印章。".into(), "Only seal boxes and seal printers can be bound to a seal.".into()),
         Invalid::Image => ("device.image".into(), "图片无效：须为 base64 编码的 PNG 或 JPEG，且不超过大小上限。".into(), "Not a valid image: base64 of a PNG or JPEG within the size limit.".into()),
         Invalid::Events => ("device.events".into(), format!("事件批次须含 1 至 {} 个事件，序号从 1 起。", seal_proof::wire::MAX_EVENTS_PER_BATCH), format!("An event batch holds 1 to {} events with sequence numbers from 1.", seal_proof::wire::MAX_EVENTS_PER_BATCH)),
+        Invalid::WrongDeviceKind(kind) => ("device.wrong_kind".into(), format!("此操作仅适用于 {} 类设备。", kind.key()), format!("This call is for {} devices only.", kind.key())),
         Invalid::UnknownDevice => ("device.unknown".into(), "本组织没有该设备。".into(), "There is no such device in this organisation.".into()),
     };
     let mut error = ApiError::new(

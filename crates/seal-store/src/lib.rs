@@ -25,8 +25,8 @@ pub use sql::applications::{
     ApplicationFilter, ApplicationRecord, DecisionRecord, DocumentRecord, GrantRecord,
 };
 pub use sql::devices::{
-    AlarmFilter, AlarmRecord, CommandRecord, DeviceRecord, EnrolmentTokenRecord, Fix,
-    OrgKeyRecord, StampKind, StampRecord, Telemetry, UnlockAttemptRecord,
+    AlarmFilter, AlarmRecord, CommandRecord, DeviceRecord, EnrolmentTokenRecord, Fix, OrgKeyRecord,
+    StampKind, StampRecord, Telemetry, UnlockAttemptRecord,
 };
 pub use sql::seals::{FlowRecord, SealRecord, SealStatusChange};
 pub use sql::{AuditFilter, Tx};

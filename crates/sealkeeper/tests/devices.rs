@@ -1119,8 +1119,8 @@ async fn every_unlock_refusal_reaches_the_simulator() {
             (s("unlock"), s("unlock.outside_window")),
             // Every approved press made (docs/device-protocol.md: `no_uses_left`).
             (s("unlock"), s("unlock.no_uses_left")),
-            // Revoking the grant revokes its application; `not_approved` is checked first.
-            (s("unlock"), s("unlock.not_approved")),
+            // The grant was revoked (the application had been approved).
+            (s("unlock"), s("unlock.grant_not_active")),
             (s("press"), s("press.locked")),
         ],
         "{lines:#?}"
@@ -1190,7 +1190,7 @@ async fn every_unlock_refusal_reaches_the_simulator() {
         "granted",
         "no_uses_left",
         "granted",
-        "not_approved",
+        "grant_not_active",
         "device_not_active",
     ];
     expected.sort_unstable();

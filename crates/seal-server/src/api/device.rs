@@ -73,10 +73,9 @@ impl Signed {
     fn require_signature(&self) -> Result<(), ApiError> {
         match (&self.content_digest, &self.signature_input, &self.signature) {
             (Some(_), Some(_), Some(_)) => Ok(()),
-            _ => Err(seal_app::AppError::DeviceAuth(
-                seal_app::error::DeviceAuthError::Missing,
-            )
-            .into()),
+            _ => Err(
+                seal_app::AppError::DeviceAuth(seal_app::error::DeviceAuthError::Missing).into(),
+            ),
         }
     }
 

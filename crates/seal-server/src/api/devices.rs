@@ -447,9 +447,7 @@ pub async fn update_device(
     let changes = DeviceChanges {
         seal,
         terminal: body.terminal,
-        geofence: body
-            .geofence
-            .map(|g| g.map(|g| (g.lat, g.lon, g.radius_m))),
+        geofence: body.geofence.map(|g| g.map(|g| (g.lat, g.lon, g.radius_m))),
         parameters: body
             .parameters
             .map(|p| (p.heartbeat_seconds, p.press_max_ms, p.low_battery_pct)),
@@ -580,7 +578,13 @@ pub async fn acknowledge_alarm(
     let id = parse_path_id(&id, AlarmId::parse)?;
     let alarm = state
         .app
-        .act_on_alarm(&principal, id, AlarmAction::Acknowledge, &body.note, &context)
+        .act_on_alarm(
+            &principal,
+            id,
+            AlarmAction::Acknowledge,
+            &body.note,
+            &context,
+        )
         .await?;
     Ok(Json(AlarmDto::from(&alarm)))
 }

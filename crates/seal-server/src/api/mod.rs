@@ -4,9 +4,9 @@
 //! test walks that list.
 
 pub mod applications;
+pub mod auth;
 pub mod device;
 pub mod devices;
-pub mod auth;
 pub mod directory;
 pub mod dto;
 pub mod health;

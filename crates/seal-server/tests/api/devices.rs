@@ -1572,8 +1572,7 @@ async fn refusals_story(server: TestServer) {
     .await;
     approve(&o, &later).await;
     refused_later(&server, &device, &later.number, "outside_window").await;
-    // A revoked grant: its application is revoked too, and `not_approved` comes first in
-    // the order of the checks (see `check_order` in seal-app).
+    // A revoked grant: the application was approved, so the refusal names the grant.
     let revoked = approved(&o, &seal_a, 1).await;
     server.clock.advance_seconds(1);
     check(&device.unlock(&revoked.number).await, StatusCode::OK);
@@ -1586,7 +1585,7 @@ async fn refusals_story(server: TestServer) {
         .await;
     check(&answer, StatusCode::OK);
     assert_eq!(answer.body["status"], "revoked");
-    refused_later(&server, &device, &revoked.number, "not_approved").await;
+    refused_later(&server, &device, &revoked.number, "grant_not_active").await;
     let alarm = the_alarm(&alarms(&o.admin, &device).await, "unlock_refused");
     assert_eq!(alarm["occurrences"], 4, "{alarm:#}");
 
@@ -1606,7 +1605,7 @@ async fn refusals_story(server: TestServer) {
     assert_eq!(
         outcomes,
         vec![
-            json!("not_approved"),
+            json!("grant_not_active"),
             json!("granted"),
             json!("outside_window"),
             json!("wrong_seal"),
