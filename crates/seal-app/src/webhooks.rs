@@ -82,20 +82,17 @@ pub(crate) async fn enqueue_cached(
     now: Timestamp,
     cache: &mut std::collections::HashMap<OrgId, Vec<WebhookEndpointRecord>>,
 ) -> Result<(), AppError> {
-    if !cache.contains_key(&org) {
-        let endpoints = tx.webhook_endpoints(org).await?;
-        cache.insert(org, endpoints);
-    }
-    let targets: Vec<WebhookId> = cache
-        .get(&org)
-        .map(|endpoints| {
-            endpoints
-                .iter()
-                .filter(|e| e.enabled && e.kinds.contains(&kind))
-                .map(|e| e.id)
-                .collect()
-        })
-        .unwrap_or_default();
+    let endpoints = match cache.entry(org) {
+        std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+        std::collections::hash_map::Entry::Vacant(entry) => {
+            entry.insert(tx.webhook_endpoints(org).await?)
+        }
+    };
+    let targets: Vec<WebhookId> = endpoints
+        .iter()
+        .filter(|e| e.enabled && e.kinds.contains(&kind))
+        .map(|e| e.id)
+        .collect();
     write_event(tx, org, kind, data, now, &targets).await?;
     Ok(())
 }

@@ -388,7 +388,10 @@ async fn main() {
                 )
                 .await;
             client.me().await.unwrap();
-            let grant = client.unlock(&application["number"].as_str().unwrap().to_owned()).await.unwrap();
+            let grant = client
+                .unlock(application["number"].as_str().unwrap())
+                .await
+                .unwrap();
             Ready {
                 grant: grant.grant.grant_id.clone(),
                 client,
