@@ -10,10 +10,8 @@ use seal_store::{AuditFilter, AuditRecord, Tx};
 use crate::policy::{self, Permit, Principal};
 use crate::{App, AppError, RequestContext};
 
-/// Builds and appends one event inside `tx`.
-#[allow(clippy::too_many_arguments)] // one argument per field of the event
-pub(crate) async fn record(
-    tx: &mut Tx,
+/// Builds one event (for [`record`], or for appending many at once).
+pub(crate) fn event(
     at: Timestamp,
     org: Option<OrgId>,
     actor: &Actor,
@@ -21,8 +19,8 @@ pub(crate) async fn record(
     action: &str,
     subject: String,
     details: Vec<(&str, String)>,
-) -> Result<(), AppError> {
-    let event = AuditEvent {
+) -> AuditEvent {
+    AuditEvent {
         at,
         org,
         actor: actor.label(),
@@ -37,8 +35,23 @@ pub(crate) async fn record(
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
-    };
-    tx.append_audit(&event).await?;
+    }
+}
+
+/// Builds and appends one event inside `tx`.
+#[allow(clippy::too_many_arguments)] // one argument per field of the event
+pub(crate) async fn record(
+    tx: &mut Tx,
+    at: Timestamp,
+    org: Option<OrgId>,
+    actor: &Actor,
+    context: &RequestContext,
+    action: &str,
+    subject: String,
+    details: Vec<(&str, String)>,
+) -> Result<(), AppError> {
+    tx.append_audit(&event(at, org, actor, context, action, subject, details))
+        .await?;
     Ok(())
 }
 

@@ -114,6 +114,11 @@ impl DeviceCaller {
         Actor::Device(self.device.id)
     }
 
+    /// The signature's key id and nonce, claimed in the use case's transaction.
+    pub(crate) fn nonce_pair(&self) -> (String, String) {
+        (self.key_id.clone(), self.nonce.clone())
+    }
+
     /// Records the nonce; a nonce seen before means a replayed request.
     pub(crate) async fn claim_nonce(&self, tx: &mut Tx, now: Timestamp) -> Result<(), AppError> {
         if tx.remember_nonce(&self.key_id, &self.nonce, now).await? {

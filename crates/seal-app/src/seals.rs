@@ -362,6 +362,25 @@ impl App {
         Ok(tx.seals(permit.org()).await?)
     }
 
+    /// The seals a device can be bound to (seal boxes and printers), for those who read
+    /// seals or manage devices (the IT role binds devices without reading the registry).
+    pub async fn seals_for_binding(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<SealRecord>, AppError> {
+        let permit = policy::authorize_any(
+            principal,
+            &[Permission::SealsRead, Permission::DevicesManage],
+        )?;
+        let mut tx = self.store().read().await?;
+        Ok(tx
+            .seals(permit.org())
+            .await?
+            .into_iter()
+            .filter(|s| !matches!(s.kind, seal_core::seal::SealKind::Electronic))
+            .collect())
+    }
+
     /// One seal with its status history (`seals.read`).
     pub async fn seal(&self, principal: &Principal, id: SealId) -> Result<SealDetail, AppError> {
         let permit = policy::authorize(principal, Permission::SealsRead)?;

@@ -13,7 +13,7 @@ use seal_core::alarm::AlarmKind;
 use seal_core::application::{ApplicationStatus, Event};
 use seal_core::audit::Actor;
 use seal_core::grant::GrantStatus;
-use seal_core::ids::{ApplicationId, GrantId, StampId};
+use seal_core::ids::{ApplicationId, GrantId, OrgId, StampId};
 use seal_core::time::Timestamp;
 use seal_core::webhook::EventKind;
 use seal_proof::wire;
@@ -25,9 +25,8 @@ use tokio::sync::oneshot;
 use crate::alarms::{AlarmSubject, raise};
 use crate::audit::record;
 use crate::devices::{DeviceCaller, decode_image};
-use crate::error::{Entity, Invalid};
+use crate::error::{DeviceAuthError, Entity, Invalid};
 use crate::policy::Principal;
-use crate::webhooks::enqueue_cached;
 use crate::{App, AppError, RequestContext};
 
 /// Lower-case hex SHA-256.
@@ -51,45 +50,6 @@ struct Job {
     events: Vec<Prepared>,
     context: RequestContext,
     reply: oneshot::Sender<Result<Vec<wire::EventResult>, AppError>>,
-}
-
-/// What one group commit has read and changed: grants with their applications (read once),
-/// those whose counts changed, grants consumed, and each organisation's webhook endpoints.
-#[derive(Default)]
-struct Batch {
-    live: HashMap<GrantId, (GrantRecord, ApplicationRecord)>,
-    dirty: std::collections::HashSet<GrantId>,
-    consumed: Vec<(GrantId, Actor, RequestContext)>,
-    endpoints: HashMap<seal_core::ids::OrgId, Vec<seal_store::WebhookEndpointRecord>>,
-    locked: std::collections::HashSet<seal_core::ids::OrgId>,
-}
-
-impl Batch {
-    /// Writes the changed applications and the consumed grants (with their audit events).
-    async fn flush(&mut self, tx: &mut Tx) -> Result<(), AppError> {
-        for id in &self.dirty {
-            if let Some((_, application)) = self.live.get(id) {
-                tx.update_application(application).await?;
-            }
-        }
-        for (id, actor, context) in &self.consumed {
-            if let Some((grant, application)) = self.live.get(id) {
-                tx.end_grant(grant).await?;
-                record(
-                    tx,
-                    grant.ended_at.unwrap_or(application.updated_at),
-                    Some(application.org_id),
-                    actor,
-                    context,
-                    "grant.consumed",
-                    format!("grant:{}", grant.id),
-                    vec![("application", application.number.as_str().to_owned())],
-                )
-                .await?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The queue of event batches waiting for the next group commit.
@@ -287,26 +247,8 @@ impl App {
     /// Writes every job in one transaction and replies to each.
     async fn commit_jobs(&self, jobs: Vec<Job>) {
         let now = self.now();
-        let mut outcomes: Vec<Result<Vec<wire::EventResult>, AppError>> = Vec::new();
-        let result: Result<(), AppError> = async {
-            let mut tx = self.store().write().await?;
-            let mut batch = Batch::default();
-            for job in &jobs {
-                let outcome = self.write_job(&mut tx, job, &mut batch, now).await;
-                match outcome {
-                    // Refused before anything of the job was written: the others go on.
-                    Err(AppError::DeviceAuth(_)) | Ok(_) => outcomes.push(outcome),
-                    // Anything else may have left part of the job written: roll back all.
-                    Err(error) => return Err(error),
-                }
-            }
-            batch.flush(&mut tx).await?;
-            tx.commit().await?;
-            Ok(())
-        }
-        .await;
-        match result {
-            Ok(()) => {
+        match self.write_jobs(&jobs, now).await {
+            Ok(outcomes) => {
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome);
                 }
@@ -320,139 +262,117 @@ impl App {
         }
     }
 
-    /// One job's events inside the group transaction. A replayed request is refused
-    /// before anything of it is written.
-    async fn write_job(
+    /// The group commit: a handful of multi-row statements for the whole queue. Locks
+    /// first (each organisation, in a fixed order: uses and grants change under it
+    /// everywhere), then nonces (a replayed request is refused and writes nothing), the
+    /// devices seen, the sequence numbers already stored, the grants and applications
+    /// named; then every event is judged in memory and the stamps, audit events, webhook
+    /// events and use counts are written in bulk. Alarms (rare) are raised one by one.
+    async fn write_jobs(
         &self,
-        tx: &mut Tx,
-        job: &Job,
-        batch: &mut Batch,
+        jobs: &[Job],
         now: Timestamp,
-    ) -> Result<Vec<wire::EventResult>, AppError> {
-        let caller = &job.caller;
-        let device = caller.device();
-        let org = device.org_id;
-        let actor = Actor::Device(device.id);
-        caller.claim_nonce(tx, now).await?;
-        // The organisation's lock (PostgreSQL) once per commit: uses and grants change
-        // under it everywhere (unlock, scan, revoke, expiry), so nothing is lost. Then the
-        // device's row, which heartbeats take first too: alarms of one device never race.
-        if batch.locked.insert(org) {
-            tx.lock_org(org).await?;
+    ) -> Result<Vec<Result<Vec<wire::EventResult>, AppError>>, AppError> {
+        let mut tx = self.store().write().await?;
+        let mut orgs: Vec<OrgId> = jobs.iter().map(|j| j.caller.device().org_id).collect();
+        orgs.sort();
+        orgs.dedup();
+        for org in &orgs {
+            tx.lock_org(*org).await?;
         }
-        tx.touch_device(org, device.id, now).await?;
-        let mut results = Vec::with_capacity(job.events.len());
-        for e in &job.events {
-            // Find the grant and application (read once per group commit).
-            let mut current = match e.grant {
-                Some(g) => match batch.live.remove(&g) {
-                    Some(found) => Some(found),
-                    None => match tx.grant(org, g).await? {
-                        Some(grant) => tx
-                            .application(org, grant.application)
-                            .await?
-                            .map(|a| (grant, a)),
-                        None => None,
-                    },
-                },
-                None => None,
-            };
-            let usable = current.as_ref().is_some_and(|(g, a)| {
-                g.status == GrantStatus::Active
-                    && a.lifecycle.status().is_live()
-                    && Some(g.seal) == device.seal
-                    && a.lifecycle.remaining() > 0
-                    && a.lifecycle.window().contains(e.device_time)
-            });
-            let stamp = StampRecord {
-                id: StampId::from_bytes(crate::secrets::id_bytes()),
-                org_id: org,
-                device: device.id,
-                seq: Some(e.seq),
-                kind: StampKind::Press,
-                grant: current.as_ref().map(|(g, _)| g.id),
-                application: current.as_ref().map(|(_, a)| a.id),
-                seal: current.as_ref().map(|(g, _)| g.seal).or(device.seal),
-                device_time: e.device_time,
-                received_at: now,
-                fix: e.fix,
-                press_ms: e.press_ms,
-                factors: e.factors.clone(),
-                photo_key: e.photo.as_ref().map(|p| p.0.clone()),
-                photo_sha256: e.photo.as_ref().map(|p| p.1.clone()),
-                beyond_grant: !usable,
-            };
-            if !tx.insert_stamp(&stamp).await? {
-                results.push(wire::EventResult {
-                    seq: e.seq as u64,
-                    result: "duplicate".to_owned(),
-                });
-                if let Some((g, a)) = current {
-                    batch.live.insert(g.id, (g, a));
+        let nonces: Vec<(String, String)> = jobs.iter().map(|j| j.caller.nonce_pair()).collect();
+        let fresh = tx.remember_nonces(&nonces, now).await?;
+        let accepted: Vec<&Job> = jobs
+            .iter()
+            .zip(&fresh)
+            .filter(|(_, fresh)| **fresh)
+            .map(|(job, _)| job)
+            .collect();
+        let mut ranges = Vec::new();
+        let mut grant_ids: HashMap<OrgId, Vec<GrantId>> = HashMap::new();
+        let mut seen_devices: HashMap<OrgId, Vec<seal_core::ids::DeviceId>> = HashMap::new();
+        for job in &accepted {
+            let device = job.caller.device();
+            seen_devices
+                .entry(device.org_id)
+                .or_default()
+                .push(device.id);
+            if let (Some(first), Some(last)) = (job.events.first(), job.events.last()) {
+                ranges.push((device.id, first.seq, last.seq));
+            }
+            grant_ids
+                .entry(device.org_id)
+                .or_default()
+                .extend(job.events.iter().filter_map(|e| e.grant));
+        }
+        for (org, devices) in &mut seen_devices {
+            devices.sort();
+            devices.dedup();
+            tx.touch_devices(*org, devices, now).await?;
+        }
+        let mut seen = tx.known_stamp_seqs(&ranges).await?;
+        let mut live: HashMap<GrantId, (GrantRecord, ApplicationRecord)> = HashMap::new();
+        for (org, ids) in &mut grant_ids {
+            ids.sort();
+            ids.dedup();
+            let grants = tx.grants_by_ids(*org, ids).await?;
+            let application_ids: Vec<ApplicationId> =
+                grants.iter().map(|g| g.application).collect();
+            let applications: HashMap<ApplicationId, ApplicationRecord> = tx
+                .applications_by_ids(*org, &application_ids)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect();
+            for grant in grants {
+                if let Some(application) = applications.get(&grant.application) {
+                    live.insert(grant.id, (grant, application.clone()));
                 }
+            }
+        }
+
+        let mut stamps = Vec::new();
+        let mut audits = Vec::new();
+        let mut events = Vec::new();
+        let mut deliveries: Vec<(OrgId, String, Vec<seal_core::ids::WebhookId>)> = Vec::new();
+        let mut endpoints = HashMap::new();
+        let mut dirty: Vec<GrantId> = Vec::new();
+        let mut consumed: Vec<(GrantId, Actor, RequestContext)> = Vec::new();
+        let mut alarms: Vec<(
+            OrgId,
+            AlarmKind,
+            AlarmSubject,
+            String,
+            Actor,
+            RequestContext,
+        )> = Vec::new();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for (job, fresh) in jobs.iter().zip(&fresh) {
+            if !fresh {
+                outcomes.push(Err(AppError::DeviceAuth(DeviceAuthError::Replay)));
                 continue;
             }
-            if usable && let Some((grant, application)) = current.as_mut() {
-                // Counted in memory; written once per group commit (`Batch::flush`).
-                application.lifecycle = application
-                    .lifecycle
-                    .apply(Event::Use {
-                        count: 1,
-                        at: e.device_time,
-                    })
-                    .map_err(|e| AppError::Conflict(crate::error::Conflict::Lifecycle(e)))?;
-                application.updated_at = now;
-                batch.dirty.insert(grant.id);
-                if application.lifecycle.status() == ApplicationStatus::Completed {
-                    grant.status = GrantStatus::Consumed;
-                    grant.ended_at = Some(e.device_time);
-                    grant.ended_by = Some(actor.label());
-                    grant.end_reason = "every use made".to_owned();
-                    batch
-                        .consumed
-                        .push((grant.id, actor.clone(), job.context.clone()));
+            let device = job.caller.device();
+            let org = device.org_id;
+            let actor = Actor::Device(device.id);
+            let mut results = Vec::with_capacity(job.events.len());
+            for e in &job.events {
+                if !seen.insert((device.id, e.seq)) {
+                    results.push(wire::EventResult {
+                        seq: e.seq as u64,
+                        result: "duplicate".to_owned(),
+                    });
+                    continue;
                 }
-            }
-            record(
-                tx,
-                now,
-                Some(org),
-                &actor,
-                &job.context,
-                "stamp.recorded",
-                format!("stamp:{}", stamp.id),
-                vec![
-                    ("seq", e.seq.to_string()),
-                    (
-                        "application",
-                        current
-                            .as_ref()
-                            .map(|(_, a)| a.number.as_str().to_owned())
-                            .unwrap_or_default(),
-                    ),
-                    ("beyond_grant", stamp.beyond_grant.to_string()),
-                ],
-            )
-            .await?;
-            if let Some((_, application)) = &current {
-                enqueue_cached(
-                    tx,
-                    org,
-                    EventKind::StampRecorded,
-                    stamp_json(&stamp, application),
-                    now,
-                    &mut batch.endpoints,
-                )
-                .await?;
-            }
-            let subject = AlarmSubject {
-                device: Some(device.id),
-                seal: stamp.seal,
-                application: stamp.application,
-            };
-            let mut alarms = Vec::new();
-            if stamp.beyond_grant {
-                let why = match &current {
+                let current = e.grant.and_then(|g| live.get_mut(&g));
+                let usable = current.as_ref().is_some_and(|(g, a)| {
+                    g.status == GrantStatus::Active
+                        && a.lifecycle.status().is_live()
+                        && Some(g.seal) == device.seal
+                        && a.lifecycle.remaining() > 0
+                        && a.lifecycle.window().contains(e.device_time)
+                });
+                let why_beyond = match &current {
                     None => "a press under no known grant".to_owned(),
                     Some((g, a)) => format!(
                         "a press beyond the grant (grant {}, {} of {} used, application {})",
@@ -462,52 +382,179 @@ impl App {
                         a.lifecycle.status().key()
                     ),
                 };
-                alarms.push((AlarmKind::UsesExceeded, why));
-            }
-            if e.press_ms > device.parameters.press_max_ms() {
-                alarms.push((
-                    AlarmKind::PressTooLong,
-                    format!(
-                        "press held {} ms (limit {} ms)",
-                        e.press_ms,
-                        device.parameters.press_max_ms()
-                    ),
-                ));
-            }
-            if let (Some(fence), Some(fix)) = (device.geofence, e.fix)
-                && fence.is_outside(&fix.point, f64::from(fix.accuracy_m))
-            {
-                alarms.push((
-                    AlarmKind::Geofence,
-                    format!(
-                        "pressed {:.0} m from home (radius {} m)",
-                        fence.home().distance_m(&fix.point),
-                        fence.radius_m()
-                    ),
-                ));
-            }
-            for (kind, details) in alarms {
-                raise(
-                    tx,
-                    org,
-                    kind,
-                    subject.clone(),
-                    details,
+                let stamp = StampRecord {
+                    id: StampId::from_bytes(crate::secrets::id_bytes()),
+                    org_id: org,
+                    device: device.id,
+                    seq: Some(e.seq),
+                    kind: StampKind::Press,
+                    grant: current.as_ref().map(|(g, _)| g.id),
+                    application: current.as_ref().map(|(_, a)| a.id),
+                    seal: current.as_ref().map(|(g, _)| g.seal).or(device.seal),
+                    device_time: e.device_time,
+                    received_at: now,
+                    fix: e.fix,
+                    press_ms: e.press_ms,
+                    factors: e.factors.clone(),
+                    photo_key: e.photo.as_ref().map(|p| p.0.clone()),
+                    photo_sha256: e.photo.as_ref().map(|p| p.1.clone()),
+                    beyond_grant: !usable,
+                };
+                let mut number = String::new();
+                if let Some((grant, application)) = current {
+                    number = application.number.as_str().to_owned();
+                    if usable {
+                        application.lifecycle = application
+                            .lifecycle
+                            .apply(Event::Use {
+                                count: 1,
+                                at: e.device_time,
+                            })
+                            .map_err(|e| {
+                                AppError::Conflict(crate::error::Conflict::Lifecycle(e))
+                            })?;
+                        application.updated_at = now;
+                        dirty.push(grant.id);
+                        if application.lifecycle.status() == ApplicationStatus::Completed {
+                            grant.status = GrantStatus::Consumed;
+                            grant.ended_at = Some(e.device_time);
+                            grant.ended_by = Some(actor.label());
+                            grant.end_reason = "every use made".to_owned();
+                            consumed.push((grant.id, actor.clone(), job.context.clone()));
+                        }
+                    }
+                    let targets = crate::webhooks::targets(
+                        &mut tx,
+                        org,
+                        EventKind::StampRecorded,
+                        &mut endpoints,
+                    )
+                    .await?;
+                    let event = crate::webhooks::event_record(
+                        org,
+                        EventKind::StampRecorded,
+                        stamp_json(&stamp, application),
+                        now,
+                    );
+                    if !targets.is_empty() {
+                        deliveries.push((org, event.id.clone(), targets));
+                    }
+                    events.push(event);
+                }
+                audits.push(crate::audit::event(
+                    now,
+                    Some(org),
                     &actor,
                     &job.context,
-                    now,
+                    "stamp.recorded",
+                    format!("stamp:{}", stamp.id),
+                    vec![
+                        ("seq", e.seq.to_string()),
+                        ("application", number),
+                        ("beyond_grant", stamp.beyond_grant.to_string()),
+                    ],
+                ));
+                let subject = AlarmSubject {
+                    device: Some(device.id),
+                    seal: stamp.seal,
+                    application: stamp.application,
+                };
+                if stamp.beyond_grant {
+                    alarms.push((
+                        org,
+                        AlarmKind::UsesExceeded,
+                        subject.clone(),
+                        why_beyond,
+                        actor.clone(),
+                        job.context.clone(),
+                    ));
+                }
+                if e.press_ms > device.parameters.press_max_ms() {
+                    alarms.push((
+                        org,
+                        AlarmKind::PressTooLong,
+                        subject.clone(),
+                        format!(
+                            "press held {} ms (limit {} ms)",
+                            e.press_ms,
+                            device.parameters.press_max_ms()
+                        ),
+                        actor.clone(),
+                        job.context.clone(),
+                    ));
+                }
+                if let (Some(fence), Some(fix)) = (device.geofence, e.fix)
+                    && fence.is_outside(&fix.point, f64::from(fix.accuracy_m))
+                {
+                    alarms.push((
+                        org,
+                        AlarmKind::Geofence,
+                        subject,
+                        format!(
+                            "pressed {:.0} m from home (radius {} m)",
+                            fence.home().distance_m(&fix.point),
+                            fence.radius_m()
+                        ),
+                        actor.clone(),
+                        job.context.clone(),
+                    ));
+                }
+                stamps.push(stamp);
+                results.push(wire::EventResult {
+                    seq: e.seq as u64,
+                    result: "stored".to_owned(),
+                });
+            }
+            outcomes.push(Ok(results));
+        }
+
+        tx.insert_stamps(&stamps).await?;
+        tx.append_audits(&audits).await?;
+        tx.insert_webhook_events(&events).await?;
+        for (org, event, targets) in &deliveries {
+            for endpoint in targets {
+                let id = seal_core::ids::WebhookDeliveryId::from_bytes(crate::secrets::id_bytes());
+                tx.insert_webhook_delivery(*org, id, event, *endpoint, now)
+                    .await?;
+            }
+        }
+        dirty.sort();
+        dirty.dedup();
+        let mut uses: HashMap<OrgId, Vec<_>> = HashMap::new();
+        for id in &dirty {
+            if let Some((_, a)) = live.get(id) {
+                uses.entry(a.org_id).or_default().push((
+                    a.id,
+                    a.lifecycle.uses_done(),
+                    a.lifecycle.status(),
+                    a.updated_at,
+                ));
+            }
+        }
+        for (org, changes) in &uses {
+            tx.update_application_uses(*org, changes).await?;
+        }
+        for (id, actor, context) in &consumed {
+            if let Some((grant, application)) = live.get(id) {
+                tx.end_grant(grant).await?;
+                record(
+                    &mut tx,
+                    grant.ended_at.unwrap_or(now),
+                    Some(application.org_id),
+                    actor,
+                    context,
+                    "grant.consumed",
+                    format!("grant:{}", grant.id),
+                    vec![("application", application.number.as_str().to_owned())],
                 )
                 .await?;
             }
-            if let Some((g, a)) = current {
-                batch.live.insert(g.id, (g, a));
-            }
-            results.push(wire::EventResult {
-                seq: e.seq as u64,
-                result: "stored".to_owned(),
-            });
         }
-        Ok(results)
+        for (org, kind, subject, details, actor, context) in alarms {
+            raise(&mut tx, org, kind, subject, details, &actor, &context, now).await?;
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     /// An application's stamps, for whoever may see the application.

@@ -72,29 +72,46 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
-/// Like [`enqueue`], with the organisation's endpoints read once per `cache` (a group
-/// commit writes many events of few organisations in one transaction).
-pub(crate) async fn enqueue_cached(
+/// The endpoints of `org` subscribed to `kind`, read once per `cache` (a group commit
+/// writes many events of few organisations in one transaction).
+pub(crate) async fn targets(
     tx: &mut Tx,
     org: OrgId,
     kind: EventKind,
-    data: serde_json::Value,
-    now: Timestamp,
     cache: &mut std::collections::HashMap<OrgId, Vec<WebhookEndpointRecord>>,
-) -> Result<(), AppError> {
+) -> Result<Vec<WebhookId>, AppError> {
     let endpoints = match cache.entry(org) {
         std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
         std::collections::hash_map::Entry::Vacant(entry) => {
             entry.insert(tx.webhook_endpoints(org).await?)
         }
     };
-    let targets: Vec<WebhookId> = endpoints
+    Ok(endpoints
         .iter()
         .filter(|e| e.enabled && e.kinds.contains(&kind))
         .map(|e| e.id)
-        .collect();
-    write_event(tx, org, kind, data, now, &targets).await?;
-    Ok(())
+        .collect())
+}
+
+/// An outbox event as stored: the Standard Webhooks payload and a new message id.
+pub(crate) fn event_record(
+    org: OrgId,
+    kind: EventKind,
+    data: serde_json::Value,
+    now: Timestamp,
+) -> WebhookEventRecord {
+    let payload = serde_json::json!({
+        "type": kind.key(),
+        "timestamp": now.to_string(),
+        "data": data,
+    });
+    WebhookEventRecord {
+        id: message_id(secrets::id_bytes()),
+        org_id: org,
+        kind,
+        payload: payload.to_string(),
+        created_at: now,
+    }
 }
 
 /// Writes the event and its deliveries to `endpoints`; returns the event and the
@@ -107,18 +124,7 @@ async fn write_event(
     now: Timestamp,
     endpoints: &[WebhookId],
 ) -> Result<(WebhookEventRecord, Vec<WebhookDeliveryId>), AppError> {
-    let payload = serde_json::json!({
-        "type": kind.key(),
-        "timestamp": now.to_string(),
-        "data": data,
-    });
-    let event = WebhookEventRecord {
-        id: message_id(secrets::id_bytes()),
-        org_id: org,
-        kind,
-        payload: payload.to_string(),
-        created_at: now,
-    };
+    let event = event_record(org, kind, data, now);
     tx.insert_webhook_event(&event).await?;
     let mut ids = Vec::with_capacity(endpoints.len());
     for endpoint in endpoints {

@@ -411,6 +411,15 @@ async fn main() {
     let setup = setup_started.elapsed();
     let idle_rss = server.rss_kib();
 
+    // Every device holds a WebSocket command stream: the server's memory with them all,
+    // idle (before any load), then the load rounds.
+    let mut streams = Vec::new();
+    for device in devices.iter() {
+        streams.push(device.client.open_stream().await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let streams_rss = server.rss_kib();
+
     // Baseline and rounds, alternating so both see the same machine.
     let health_before = healthz_rps(&base, 3.0).await;
     let single = press_round(&devices, &next_seq, 10, 1, None).await;
@@ -420,15 +429,9 @@ async fn main() {
     let photo_bytes = maker.make(7).unwrap().unwrap();
     let photo = Arc::new(STANDARD.encode(&photo_bytes));
     let photos = press_round(&devices, &next_seq, 1, 1, Some(photo)).await;
-
-    // Every device holds a WebSocket command stream; the server's memory with them all.
-    let mut streams = Vec::new();
-    for device in devices.iter() {
-        streams.push(device.client.open_stream().await.unwrap());
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let streams_rss = server.rss_kib();
     drop(streams);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after_rss = server.rss_kib();
 
     let health = (health_before + health_after) / 2.0;
     println!();
@@ -460,10 +463,11 @@ async fn main() {
         );
     }
     println!(
-        "  photo size {:.0} KB; server RSS idle {:.1} MB, with {count} WebSocket streams {:.1} MB",
+        "  photo size {:.0} KB; server RSS after setup {:.1} MB, idle holding {count} WebSocket streams {:.1} MB, after the load {:.1} MB",
         photo_bytes.len() as f64 / 1024.0,
         idle_rss as f64 / 1024.0,
-        streams_rss as f64 / 1024.0
+        streams_rss as f64 / 1024.0,
+        after_rss as f64 / 1024.0
     );
     println!(
         "  targets: >= 10,000 signed, durably committed events/s without photos, p99 <= 50 ms; <= 100 MB RSS with 1,000 devices connected"

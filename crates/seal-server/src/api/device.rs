@@ -282,7 +282,14 @@ pub async fn stream(
         .device_commands(&caller, Duration::ZERO, true)
         .await?;
     let app = state.app.clone();
+    // Commands are small and devices many: small buffers (tungstenite's defaults are
+    // 128 KiB each way, per connection).
     Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
         .on_upgrade(move |socket| serve_stream(app, caller, socket, first))
         .into_response())
 }

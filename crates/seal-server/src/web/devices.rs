@@ -153,11 +153,12 @@ pub fn actor_name(t: Tr, label: &str, names: &HashMap<PersonId, String>) -> Stri
     }
 }
 
-/// The organisation's seals by id (empty for a reader without `seals.read`).
+/// The organisation's bindable seals by id (empty for a reader who may see neither seals
+/// nor manage devices).
 pub async fn seal_names(state: &AppState, principal: &Principal) -> HashMap<SealId, String> {
     state
         .app
-        .seals(principal)
+        .seals_for_binding(principal)
         .await
         .unwrap_or_default()
         .into_iter()

@@ -99,14 +99,14 @@ pub struct ApplicationFilter {
     pub limit: i64,
 }
 
-const APPLICATION_COLUMNS: &str = "id, org_id, number, applicant_id, department_id, seal_id, \
+pub(super) const APPLICATION_COLUMNS: &str = "id, org_id, number, applicant_id, department_id, seal_id, \
      stamp_kind, title, reason, stamp_count, window_from, window_until, status, uses_done, \
      submitted_at, decided_at, step_since, reminded_at, created_at, updated_at";
 
 const DOCUMENT_COLUMNS: &str = "id, org_id, application_id, position, name, media_type, size_bytes, \
      sha256, pages, blob_key, thumbnail_key, created_at";
 
-const GRANT_COLUMNS: &str = "id, org_id, application_id, seal_id, uses_allowed, window_from, \
+pub(super) const GRANT_COLUMNS: &str = "id, org_id, application_id, seal_id, uses_allowed, window_from, \
      window_until, factors, device_id, status, issued_at, ended_at, ended_by, end_reason";
 
 impl Tx {
@@ -603,7 +603,7 @@ fn opt_time(value: Option<i64>) -> Option<Timestamp> {
     value.map(Timestamp::from_millis)
 }
 
-fn application_from_row(row: &AnyRow) -> Result<ApplicationRecord, StoreError> {
+pub(super) fn application_from_row(row: &AnyRow) -> Result<ApplicationRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let org: String = row.try_get("org_id")?;
     let applicant: String = row.try_get("applicant_id")?;
@@ -668,7 +668,7 @@ fn document_from_row(row: &AnyRow) -> Result<DocumentRecord, StoreError> {
     })
 }
 
-fn grant_from_row(row: &AnyRow) -> Result<GrantRecord, StoreError> {
+pub(super) fn grant_from_row(row: &AnyRow) -> Result<GrantRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let org: String = row.try_get("org_id")?;
     let application: String = row.try_get("application_id")?;

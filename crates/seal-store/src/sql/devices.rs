@@ -229,7 +229,7 @@ fn e7(degrees: f64) -> i64 {
     (degrees * 1e7).round() as i64
 }
 
-fn fix_columns(fix: Option<&Fix>) -> (Option<i64>, Option<i64>, Option<i64>) {
+pub(super) fn fix_columns(fix: Option<&Fix>) -> (Option<i64>, Option<i64>, Option<i64>) {
     match fix {
         Some(f) => (
             Some(e7(f.point.lat())),

@@ -20,6 +20,7 @@ use crate::records::{
 use crate::{Backend, Store, StoreError};
 
 pub(crate) mod applications;
+pub(crate) mod bulk;
 pub(crate) mod devices;
 pub(crate) mod seals;
 mod webhooks;
