@@ -79,6 +79,38 @@ impl DeviceHub {
     }
 }
 
+/// Devices read for signature checks, kept for `security.auth_cache_seconds` (like
+/// people's principals): a busy device is not read from the database on every request.
+/// Every use case that changes a device drops its entry, so within one process a revoked
+/// device is refused at its very next request.
+#[derive(Default)]
+pub struct DeviceCache {
+    entries: Mutex<HashMap<DeviceId, (DeviceRecord, seal_core::time::Timestamp)>>,
+}
+
+impl DeviceCache {
+    fn get(&self, id: DeviceId, now: Timestamp, ttl_seconds: i64) -> Option<DeviceRecord> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&id)
+            .filter(|(_, at)| now.seconds_since(*at) < ttl_seconds)
+            .map(|(d, _)| d.clone())
+    }
+
+    fn put(&self, device: DeviceRecord, now: Timestamp) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(device.id, (device, now));
+    }
+
+    /// Drops a device (after a change to it).
+    pub fn forget(&self, id: DeviceId) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&id);
+    }
+}
+
 /// The parts of an HTTP request that its signature covers, as the server received them.
 #[derive(Clone, Copy, Debug)]
 pub struct SignedRequest<'a> {
@@ -356,11 +388,18 @@ impl App {
             .keyid;
         let id = DeviceId::parse(&key_id)
             .map_err(|_| AppError::DeviceAuth(DeviceAuthError::UnknownKey))?;
-        let device = {
-            let mut tx = self.store().read().await?;
-            tx.device_for_signature(id)
-                .await?
-                .ok_or(AppError::DeviceAuth(DeviceAuthError::UnknownKey))?
+        let ttl = self.settings().auth_cache_seconds;
+        let device = match self.inner.device_cache.get(id, now, ttl) {
+            Some(device) => device,
+            None => {
+                let mut tx = self.store().read().await?;
+                let device = tx
+                    .device_for_signature(id)
+                    .await?
+                    .ok_or(AppError::DeviceAuth(DeviceAuthError::UnknownKey))?;
+                self.inner.device_cache.put(device.clone(), now);
+                device
+            }
         };
         let key = PublicKey::from_base64(&device.public_key)
             .map_err(|e| AppError::Internal(format!("stored device key: {e}")))?;
@@ -570,6 +609,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.inner.device_cache.forget(woken);
         // A revoked device waiting for commands learns it at once.
         self.wake_device(woken);
         Ok(device)
@@ -718,6 +758,7 @@ impl App {
             .await?;
         }
         tx.commit().await?;
+        self.inner.device_cache.forget(id);
         if new_parameters.is_some() {
             self.wake_device(id);
         }
@@ -1172,6 +1213,9 @@ impl App {
         }
         let pending = tx.pending_commands(org, device.id).await?.len();
         tx.commit().await?;
+        if firmware != device.firmware {
+            self.inner.device_cache.forget(device.id);
+        }
         self.wake_webhook_worker();
         Ok(wire::HeartbeatResponse {
             server_time: now.as_millis(),

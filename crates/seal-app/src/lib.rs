@@ -137,6 +137,8 @@ struct Inner {
     webhook_wake: tokio::sync::Notify,
     /// Wakes devices waiting for commands (WebSocket or long-poll).
     device_hub: devices::DeviceHub,
+    /// Devices read for signature checks, briefly.
+    device_cache: devices::DeviceCache,
     /// Group commit of stamp events: many requests, one transaction.
     stamp_batcher: stamps::StampBatcher,
 }
@@ -166,6 +168,7 @@ impl App {
                 webhook_wake: tokio::sync::Notify::new(),
                 seal_renderer: std::sync::OnceLock::new(),
                 device_hub: devices::DeviceHub::default(),
+                device_cache: devices::DeviceCache::default(),
                 stamp_batcher: stamps::StampBatcher::default(),
             }),
         })

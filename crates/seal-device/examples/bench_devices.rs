@@ -234,6 +234,89 @@ async fn healthz_rps(base: &str, seconds: f64) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// A fresh server: `count` devices enrolled and approved (nothing else), its RSS idle,
+/// then idle while holding one WebSocket command stream per device.
+async fn connections_rss(count: usize) -> (u64, u64) {
+    let server = Server::start();
+    let base = server.base.clone();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let registered: Value = http
+        .post(format!("{base}/api/v1/organisations"))
+        .json(
+            &json!({"org_name": "连接基准有限公司", "org_code": "bench", "admin_name": "王管理",
+            "admin_phone": "13800000001", "admin_password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = Arc::new(Api {
+        http,
+        base: base.clone(),
+        csrf: registered["session"]["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    });
+    let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let (admin, gate, base) = (admin.clone(), gate.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let token = admin
+                .post(
+                    "/api/v1/device-enrolment-tokens",
+                    json!({"kind": "seal_box"}),
+                )
+                .await["token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let client = DeviceClient::new(&base, SigningKey::generate(), None).unwrap();
+            let device = client
+                .enrol(
+                    &token,
+                    "seal_box",
+                    &format!("CONN-{i:05}"),
+                    &format!(
+                        "02:00:5f:{:02x}:{:02x}:{:02x}",
+                        i >> 16,
+                        (i >> 8) & 255,
+                        i & 255
+                    ),
+                    "bench-1.0",
+                )
+                .await
+                .unwrap()
+                .device_id;
+            admin
+                .post(&format!("/api/v1/devices/{device}/approve"), json!({}))
+                .await;
+            client
+        }));
+    }
+    let mut clients = Vec::new();
+    for t in tasks {
+        clients.push(t.await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = server.rss_kib();
+    let mut streams = Vec::new();
+    for client in &clients {
+        streams.push(client.open_stream().await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let holding = server.rss_kib();
+    drop(streams);
+    (idle, holding)
+}
+
 #[tokio::main]
 async fn main() {
     let count: usize = std::env::var("BENCH_DEVICES")
@@ -433,6 +516,8 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after_rss = server.rss_kib();
 
+    drop(server);
+    let (fresh_idle, fresh_holding) = connections_rss(count).await;
     let health = (health_before + health_after) / 2.0;
     println!();
     println!(
@@ -468,6 +553,11 @@ async fn main() {
         idle_rss as f64 / 1024.0,
         streams_rss as f64 / 1024.0,
         after_rss as f64 / 1024.0
+    );
+    println!(
+        "  fresh server, {count} devices enrolled and approved: RSS idle {:.1} MB, holding {count} WebSocket streams {:.1} MB",
+        fresh_idle as f64 / 1024.0,
+        fresh_holding as f64 / 1024.0
     );
     println!(
         "  targets: >= 10,000 signed, durably committed events/s without photos, p99 <= 50 ms; <= 100 MB RSS with 1,000 devices connected"
