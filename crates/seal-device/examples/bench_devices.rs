@@ -203,6 +203,57 @@ async fn press_round(
     }
 }
 
+/// An offered load below saturation: every device sends one event every `period`,
+/// `requests` times, the devices spread evenly over the period; latency per request.
+async fn paced_round(
+    devices: &Arc<Vec<Ready>>,
+    next_seq: &Arc<Vec<std::sync::atomic::AtomicU64>>,
+    requests: usize,
+    period: Duration,
+) -> Round {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    let n = devices.len();
+    for index in 0..n {
+        let devices = devices.clone();
+        let next_seq = next_seq.clone();
+        tasks.push(tokio::spawn(async move {
+            let device = &devices[index];
+            let offset = period.mul_f64(index as f64 / n as f64);
+            let mut latencies = Vec::new();
+            for round in 0..requests {
+                let due = started + offset + period * round as u32;
+                tokio::time::sleep_until(due.into()).await;
+                let event = StampEvent {
+                    seq: next_seq[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    grant_id: device.grant.clone(),
+                    at: device.client.now_ms(),
+                    position: None,
+                    press_ms: 420,
+                    factors: vec!["pin".to_owned()],
+                    photo: None,
+                };
+                let sent = Instant::now();
+                let result = device.client.send_events(&[event]).await.unwrap();
+                latencies.push(sent.elapsed());
+                assert_eq!(result.results[0].result, "stored");
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort();
+    Round {
+        events: n * requests,
+        seconds,
+        latencies,
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -507,6 +558,8 @@ async fn main() {
     let health_before = healthz_rps(&base, 3.0).await;
     let single = press_round(&devices, &next_seq, 10, 1, None).await;
     let batched = press_round(&devices, &next_seq, 2, 10, None).await;
+    // 1,000 devices each pressing every second: 1,000 events/s offered.
+    let paced = paced_round(&devices, &next_seq, 10, Duration::from_secs(1)).await;
     let health_after = healthz_rps(&base, 3.0).await;
     let mut maker = PhotoMaker::new(200);
     let photo_bytes = maker.make(7).unwrap().unwrap();
@@ -534,6 +587,7 @@ async fn main() {
     for (name, round) in [
         ("1 event per request, no photo", &single),
         ("10 events per request, no photo", &batched),
+        ("paced: each device 1 event/s", &paced),
         ("1 event per request, 200 KB photo", &photos),
     ] {
         let rps = round.latencies.len() as f64 / round.seconds;
