@@ -3,12 +3,6 @@
 
 mod demo_devices;
 
-/// mimalloc: a server holding thousands of device connections on a multi-threaded
-/// runtime keeps far less memory than with glibc's per-thread arenas, and gives freed
-/// memory back to the system.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
