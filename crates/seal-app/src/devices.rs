@@ -169,54 +169,55 @@ impl DeviceCaller {
     }
 }
 
-/// A verified signature: the parsed parameters, for enrolment (keyed by the new key).
-struct Verified {
-    key_id: String,
-    nonce: String,
+/// A signature whose headers parse, whose digest matches the body and whose `created`
+/// lies in the clock window; [`Checked::verify`] then checks it with the key its key id
+/// names. Parsed once per request.
+struct Checked<'a> {
+    parsed: seal_proof::httpsig::ParsedSignature,
+    digest: &'a str,
 }
 
-fn request_parts<'a>(req: &SignedRequest<'a>, digest: &'a str) -> seal_proof::httpsig::Request<'a> {
-    seal_proof::httpsig::Request {
-        method: req.method,
-        path: req.path,
-        query: req.query,
-        content_digest: digest,
+impl<'a> Checked<'a> {
+    fn new(req: &SignedRequest<'a>, now: Timestamp, skew_seconds: i64) -> Result<Self, AppError> {
+        let auth = |e: DeviceAuthError| AppError::DeviceAuth(e);
+        let (Some(digest), Some(input), Some(signature)) =
+            (req.content_digest, req.signature_input, req.signature)
+        else {
+            return Err(auth(DeviceAuthError::Missing));
+        };
+        seal_proof::httpsig::check_content_digest(digest, req.body)
+            .map_err(|_| auth(DeviceAuthError::Digest))?;
+        let parsed = seal_proof::httpsig::parse(input, signature)
+            .map_err(|_| auth(DeviceAuthError::Malformed))?;
+        let created_ms = parsed.params.created.saturating_mul(1000);
+        if (now.as_millis() - created_ms).abs() > skew_seconds * 1000 {
+            return Err(auth(DeviceAuthError::Clock));
+        }
+        Ok(Checked { parsed, digest })
     }
-}
 
-/// Checks digest, signature parameters, clock window and the signature with `key`
-/// (found from the key id by `find_key`).
-fn verify_signature<K>(
-    req: &SignedRequest<'_>,
-    now: Timestamp,
-    skew_seconds: i64,
-    find_key: K,
-) -> Result<Verified, AppError>
-where
-    K: FnOnce(&str) -> Result<PublicKey, AppError>,
-{
-    let auth = |e: DeviceAuthError| AppError::DeviceAuth(e);
-    let (Some(digest), Some(input), Some(signature)) =
-        (req.content_digest, req.signature_input, req.signature)
-    else {
-        return Err(auth(DeviceAuthError::Missing));
-    };
-    seal_proof::httpsig::check_content_digest(digest, req.body)
-        .map_err(|_| auth(DeviceAuthError::Digest))?;
-    let parsed = seal_proof::httpsig::parse(input, signature)
-        .map_err(|_| auth(DeviceAuthError::Malformed))?;
-    let created_ms = parsed.params.created.saturating_mul(1000);
-    if (now.as_millis() - created_ms).abs() > skew_seconds * 1000 {
-        return Err(auth(DeviceAuthError::Clock));
+    fn key_id(&self) -> &str {
+        &self.parsed.params.keyid
     }
-    let key = find_key(&parsed.params.keyid)?;
-    parsed
-        .verify(&request_parts(req, digest), &key)
-        .map_err(|_| auth(DeviceAuthError::BadSignature))?;
-    Ok(Verified {
-        key_id: parsed.params.keyid.clone(),
-        nonce: parsed.params.nonce.clone(),
-    })
+
+    /// Verifies with `key`; returns the key id and nonce to claim.
+    fn verify(
+        self,
+        req: &SignedRequest<'a>,
+        key: &PublicKey,
+    ) -> Result<(String, String), AppError> {
+        let request = seal_proof::httpsig::Request {
+            method: req.method,
+            path: req.path,
+            query: req.query,
+            content_digest: self.digest,
+        };
+        self.parsed
+            .verify(&request, key)
+            .map_err(|_| AppError::DeviceAuth(DeviceAuthError::BadSignature))?;
+        let params = self.parsed.params;
+        Ok((params.keyid, params.nonce))
+    }
 }
 
 /// The organisation's current grant-signing key, made on first use.
@@ -377,16 +378,8 @@ impl App {
         req: &SignedRequest<'_>,
     ) -> Result<DeviceCaller, AppError> {
         let now = self.now();
-        let skew = self.settings().device_clock_skew_seconds;
-        // Look the device up first (the key id is the device id), then verify.
-        let (Some(input), Some(_)) = (req.signature_input, req.signature) else {
-            return Err(AppError::DeviceAuth(DeviceAuthError::Missing));
-        };
-        let key_id = seal_proof::httpsig::parse(input, req.signature.unwrap_or_default())
-            .map_err(|_| AppError::DeviceAuth(DeviceAuthError::Malformed))?
-            .params
-            .keyid;
-        let id = DeviceId::parse(&key_id)
+        let checked = Checked::new(req, now, self.settings().device_clock_skew_seconds)?;
+        let id = DeviceId::parse(checked.key_id())
             .map_err(|_| AppError::DeviceAuth(DeviceAuthError::UnknownKey))?;
         let ttl = self.settings().auth_cache_seconds;
         let device = match self.inner.device_cache.get(id, now, ttl) {
@@ -403,11 +396,11 @@ impl App {
         };
         let key = PublicKey::from_base64(&device.public_key)
             .map_err(|e| AppError::Internal(format!("stored device key: {e}")))?;
-        let verified = verify_signature(req, now, skew, |_| Ok(key))?;
+        let (key_id, nonce) = checked.verify(req, &key)?;
         Ok(DeviceCaller {
             device,
-            key_id: verified.key_id,
-            nonce: verified.nonce,
+            key_id,
+            nonce,
         })
     }
 
@@ -480,18 +473,12 @@ impl App {
         let now = self.now();
         let public = PublicKey::from_base64(body.public_key.trim())
             .map_err(|_| AppError::invalid("public_key", Invalid::PublicKey))?;
-        let verified = verify_signature(
-            req,
-            now,
-            self.settings().device_clock_skew_seconds,
-            |keyid| {
-                if keyid == public.to_base64() {
-                    Ok(public)
-                } else {
-                    Err(AppError::DeviceAuth(DeviceAuthError::UnknownKey))
-                }
-            },
-        )?;
+        let checked = Checked::new(req, now, self.settings().device_clock_skew_seconds)?;
+        // Proof of possession: the enrol request names the new key and is signed by it.
+        if checked.key_id() != public.to_base64() {
+            return Err(AppError::DeviceAuth(DeviceAuthError::UnknownKey));
+        }
+        let (key_id, nonce) = checked.verify(req, &public)?;
         let kind = DeviceKind::parse(&body.kind)
             .ok_or_else(|| AppError::invalid("kind", Invalid::UnknownKey(body.kind.clone())))?;
         let serial = SerialNumber::parse(&body.serial)
@@ -501,10 +488,7 @@ impl App {
         let firmware = Firmware::parse(&body.firmware)
             .map_err(|e| AppError::invalid("firmware", Invalid::Device(e)))?;
         let mut tx = self.store().write().await?;
-        if !tx
-            .remember_nonce(&verified.key_id, &verified.nonce, now)
-            .await?
-        {
+        if !tx.remember_nonce(&key_id, &nonce, now).await? {
             return Err(AppError::DeviceAuth(DeviceAuthError::Replay));
         }
         let token = tx

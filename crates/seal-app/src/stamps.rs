@@ -88,8 +88,54 @@ pub(crate) fn stamp_json(s: &StampRecord, application: &ApplicationRecord) -> se
     })
 }
 
-/// Counts one use of `grant` on `application` at `at`; the last use completes the
-/// application and consumes the grant.
+/// Counts one use of `grant` on `application` at `at`, in memory; the last use completes
+/// the application and consumes the grant. True when it was the last.
+fn count_use(
+    application: &mut ApplicationRecord,
+    grant: &mut GrantRecord,
+    at: Timestamp,
+    now: Timestamp,
+    actor: &Actor,
+) -> Result<bool, AppError> {
+    application.lifecycle = application
+        .lifecycle
+        .apply(Event::Use { count: 1, at })
+        .map_err(|e| AppError::Conflict(crate::error::Conflict::Lifecycle(e)))?;
+    application.updated_at = now;
+    let last = application.lifecycle.status() == ApplicationStatus::Completed;
+    if last {
+        grant.status = GrantStatus::Consumed;
+        grant.ended_at = Some(at);
+        grant.ended_by = Some(actor.label());
+        grant.end_reason = "every use made".to_owned();
+    }
+    Ok(last)
+}
+
+/// Writes a consumed grant and its audit event.
+async fn end_consumed(
+    tx: &mut Tx,
+    grant: &GrantRecord,
+    application: &ApplicationRecord,
+    actor: &Actor,
+    context: &RequestContext,
+) -> Result<(), AppError> {
+    tx.end_grant(grant).await?;
+    record(
+        tx,
+        grant.ended_at.unwrap_or(application.updated_at),
+        Some(application.org_id),
+        actor,
+        context,
+        "grant.consumed",
+        format!("grant:{}", grant.id),
+        vec![("application", application.number.as_str().to_owned())],
+    )
+    .await
+}
+
+/// Counts and writes one use of `grant` on `application` at `at` (a single stamp, such
+/// as a print job; presses are counted by the group commit).
 pub(crate) async fn use_grant(
     tx: &mut Tx,
     application: &mut ApplicationRecord,
@@ -98,38 +144,19 @@ pub(crate) async fn use_grant(
     actor: &Actor,
     context: &RequestContext,
 ) -> Result<(), AppError> {
-    let next = application
-        .lifecycle
-        .apply(Event::Use { count: 1, at })
-        .map_err(|e| AppError::Conflict(crate::error::Conflict::Lifecycle(e)))?;
-    application.lifecycle = next;
-    application.updated_at = at;
+    let last = count_use(application, &mut grant, at, at, actor)?;
     tx.update_application(application).await?;
-    if next.status() == ApplicationStatus::Completed {
-        grant.status = GrantStatus::Consumed;
-        grant.ended_at = Some(at);
-        grant.ended_by = Some(actor.label());
-        grant.end_reason = "every use made".to_owned();
-        tx.end_grant(&grant).await?;
-        record(
-            tx,
-            at,
-            Some(application.org_id),
-            actor,
-            context,
-            "grant.consumed",
-            format!("grant:{}", grant.id),
-            vec![("application", application.number.as_str().to_owned())],
-        )
-        .await?;
+    if last {
+        end_consumed(tx, &grant, application, actor, context).await?;
     }
     Ok(())
 }
 
 impl App {
-    /// `POST /device/v1/events`: stores a batch of presses, each once. Photos are stored
-    /// first (under a name made from the device and sequence number, so a retry writes
-    /// the same blob); the records follow in the next group commit.
+    /// `POST /device/v1/events`: stores a batch of presses, each once. The whole batch is
+    /// checked first; then the photos are stored (named by device, sequence number and
+    /// content, so a retry writes the same blob and cannot replace another); the records
+    /// follow in the next group commit.
     pub async fn ingest_stamp_events(
         &self,
         caller: DeviceCaller,
@@ -404,24 +431,10 @@ impl App {
                 if let Some((grant, application)) = current {
                     number = application.number.as_str().to_owned();
                     if usable {
-                        application.lifecycle = application
-                            .lifecycle
-                            .apply(Event::Use {
-                                count: 1,
-                                at: e.device_time,
-                            })
-                            .map_err(|e| {
-                                AppError::Conflict(crate::error::Conflict::Lifecycle(e))
-                            })?;
-                        application.updated_at = now;
-                        dirty.push(grant.id);
-                        if application.lifecycle.status() == ApplicationStatus::Completed {
-                            grant.status = GrantStatus::Consumed;
-                            grant.ended_at = Some(e.device_time);
-                            grant.ended_by = Some(actor.label());
-                            grant.end_reason = "every use made".to_owned();
+                        if count_use(application, grant, e.device_time, now, &actor)? {
                             consumed.push((grant.id, actor.clone(), job.context.clone()));
                         }
+                        dirty.push(grant.id);
                     }
                     let targets = crate::webhooks::targets(
                         &mut tx,
@@ -536,18 +549,7 @@ impl App {
         }
         for (id, actor, context) in &consumed {
             if let Some((grant, application)) = live.get(id) {
-                tx.end_grant(grant).await?;
-                record(
-                    &mut tx,
-                    grant.ended_at.unwrap_or(now),
-                    Some(application.org_id),
-                    actor,
-                    context,
-                    "grant.consumed",
-                    format!("grant:{}", grant.id),
-                    vec![("application", application.number.as_str().to_owned())],
-                )
-                .await?;
+                end_consumed(&mut tx, grant, application, actor, context).await?;
             }
         }
         for (org, kind, subject, details, actor, context) in alarms {

@@ -775,21 +775,6 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Whether the device already reported this sequence number.
-    pub async fn stamp_seq_known(
-        &mut self,
-        device: DeviceId,
-        seq: i64,
-    ) -> Result<bool, StoreError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM stamps WHERE device_id = $1 AND seq = $2")
-                .bind(device.to_string())
-                .bind(seq)
-                .fetch_one(self.conn())
-                .await?;
-        Ok(n > 0)
-    }
-
     pub async fn stamp(
         &mut self,
         org: OrgId,

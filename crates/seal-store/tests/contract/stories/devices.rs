@@ -178,8 +178,9 @@ pub async fn nonces_stamps_alarms_and_commands_happen_once(store: Store) {
     assert!(tx.insert_stamp(&s1).await.unwrap());
     assert!(!tx.insert_stamp(&stamp(&d, 1)).await.unwrap(), "same seq");
     assert!(tx.insert_stamp(&stamp(&d, 2)).await.unwrap());
-    assert!(tx.stamp_seq_known(d.id, 1).await.unwrap());
-    assert!(!tx.stamp_seq_known(d.id, 3).await.unwrap());
+    let known = tx.known_stamp_seqs(&[(d.id, 1, 3)]).await.unwrap();
+    assert!(known.contains(&(d.id, 1)));
+    assert!(!known.contains(&(d.id, 3)));
     assert_eq!(tx.stamp(a.org.id, s1.id).await.unwrap(), Some(s1.clone()));
     assert_eq!(
         tx.stamps_for_device(a.org.id, d.id, 10)
