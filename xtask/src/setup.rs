@@ -26,7 +26,8 @@ pub struct AptPackage {
 
 /// Debian packages the suite needs. The store tests reach PostgreSQL through sqlx, and
 /// `.ci/run` probes the server with `pg_isready` when the server's own packages brought it,
-/// else with bash alone; only the browser tests need packages of their own.
+/// else with bash alone; the browser tests and the stamp-mark decoding tests need packages
+/// of their own.
 const APT_PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "chromium",
@@ -39,6 +40,10 @@ const APT_PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "fonts-noto-cjk",
         why: "Chinese glyphs, so the browser tests' screenshots of zh-CN pages show text, not boxes",
+    },
+    AptPackage {
+        name: "zbar-tools",
+        why: "zbarimg, the QR and Code 128 decoder we did not write, that reads our printed stamp marks",
     },
 ];
 

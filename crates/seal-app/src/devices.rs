@@ -1349,11 +1349,14 @@ impl App {
                 Err(_) => Vec::new(),
             };
             let mut pages = Vec::new();
-            for d in documents {
+            for d in &documents {
                 pages.push(self.blobs().get(&d.thumbnail_key).await?.to_vec());
             }
-            pages
+            // The stamp records the approved document (the first; the comparison that
+            // issue 7 brings says which one matched).
+            (pages, documents.into_iter().next().map(|d| d.sha256))
         };
+        let (approved, compared_document) = approved;
         let page_for_compare = page.clone();
         let comparison = tokio::task::spawn_blocking(move || {
             StandInComparator.compare(&page_for_compare, &approved)
@@ -1411,7 +1414,7 @@ impl App {
         self.blobs()
             .put(&page_key, bytes::Bytes::from(page.clone()))
             .await?;
-        let stamp = StampRecord {
+        let mut stamp = StampRecord {
             id: stamp_id,
             org_id: org,
             device: device.id,
@@ -1428,7 +1431,12 @@ impl App {
             photo_key: Some(page_key),
             photo_sha256: Some(crate::stamps::sha256_hex(&page)),
             beyond_grant: false,
+            document_sha256: compared_document,
+            page: None,
+            token: None,
         };
+        let (_, org_key) = org_signing_key(&mut tx, org, now).await?;
+        stamp.token = Some(crate::proofs::stamp_token(&org_key, &stamp)?);
         tx.insert_stamp(&stamp).await?;
         crate::stamps::use_grant(
             &mut tx,
@@ -1559,7 +1567,7 @@ pub(crate) fn decode_image(text: &str, max_bytes: usize) -> Result<Vec<u8>, AppE
 
 impl App {
     /// The seal image as SVG at true size, and its width and height in millimetres.
-    async fn render_seal_svg(
+    pub(crate) async fn render_seal_svg(
         &self,
         org_name: &str,
         seal: &seal_store::SealRecord,

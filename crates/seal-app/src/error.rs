@@ -93,6 +93,13 @@ pub enum Invalid {
     UnknownDevice,
     /// This call is for another kind of device (unlock: seal boxes; scan: seal printers).
     WrongDeviceKind(seal_core::device::DeviceKind),
+    /// Not a stamp code: neither the 26-character code of the QR code nor a 20-digit
+    /// numeric code (or its check digit is wrong: a digit was mistyped).
+    StampCode(seal_core::stamp::NumericCodeError),
+    /// A proof asked for sizes or an index the log does not have.
+    LogRange,
+    /// A stamp status that does not exist.
+    StampStatus,
 }
 
 /// Why an uploaded document was refused (from its content, never its name).
@@ -174,6 +181,11 @@ pub enum Conflict {
     Alarm(seal_core::alarm::AlarmActionError),
     /// The command was already acknowledged.
     CommandNotPending,
+    /// The stamp's status cannot change this way (a revoked stamp stays revoked).
+    StampStatusChange {
+        from: seal_core::stamp::StampStatus,
+        to: seal_core::stamp::StampStatus,
+    },
 }
 
 /// The kind of thing that was not found (in the caller's organisation).

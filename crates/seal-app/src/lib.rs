@@ -20,6 +20,7 @@ pub mod flows;
 pub mod orgs;
 pub mod password;
 pub mod policy;
+pub mod proofs;
 pub mod ratelimit;
 pub mod seals;
 pub mod secrets;
@@ -86,6 +87,15 @@ pub struct AppSettings {
     pub unlock_refusals_alarm: i64,
     /// The largest stamp photo or scanned page accepted, in bytes.
     pub photo_max_bytes: usize,
+    /// Where the public reaches this server: the base of the URLs in stamps' QR codes
+    /// and the key set's issuer.
+    pub public_url: String,
+    /// The log's origin: the first line of its checkpoints and its key's name.
+    pub log_origin: String,
+    /// Public verification requests allowed per client address and minute.
+    pub verify_per_address_per_minute: u32,
+    /// Seconds a verification is answered from memory (0: never).
+    pub verify_cache_seconds: u64,
 }
 
 impl Default for AppSettings {
@@ -111,6 +121,10 @@ impl Default for AppSettings {
             device_offline_after_seconds: 300,
             unlock_refusals_alarm: 3,
             photo_max_bytes: 5 * 1024 * 1024,
+            public_url: "http://localhost:8080".to_owned(),
+            log_origin: "localhost/sealkeeper".to_owned(),
+            verify_per_address_per_minute: proofs::VERIFY_PER_MINUTE,
+            verify_cache_seconds: 2,
         }
     }
 }
@@ -141,6 +155,9 @@ struct Inner {
     device_cache: devices::DeviceCache,
     /// Group commit of stamp events: many requests, one transaction.
     stamp_batcher: stamps::StampBatcher,
+    /// Public verification: the per-address limit and recent answers.
+    verify_limiter: proofs::VerifyLimiter,
+    verify_cache: proofs::VerifyCache,
 }
 
 impl App {
@@ -152,6 +169,7 @@ impl App {
         settings: AppSettings,
     ) -> Result<App, AppError> {
         let hasher = PasswordHasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?;
+        let verify_limiter = proofs::VerifyLimiter::new(settings.verify_per_address_per_minute);
         let limiter = LoginLimiter::new(
             settings.login_attempts_per_account_per_minute,
             settings.login_attempts_per_address_per_minute,
@@ -170,6 +188,8 @@ impl App {
                 device_hub: devices::DeviceHub::default(),
                 device_cache: devices::DeviceCache::default(),
                 stamp_batcher: stamps::StampBatcher::default(),
+                verify_limiter,
+                verify_cache: proofs::VerifyCache::default(),
             }),
         })
     }
@@ -202,6 +222,14 @@ impl App {
 
     pub(crate) fn limiter(&self) -> &LoginLimiter {
         &self.inner.limiter
+    }
+
+    pub(crate) fn verify_limiter(&self) -> &proofs::VerifyLimiter {
+        &self.inner.verify_limiter
+    }
+
+    pub(crate) fn verify_cache(&self) -> &proofs::VerifyCache {
+        &self.inner.verify_cache
     }
 
     /// Notified when webhook deliveries were enqueued; the worker waits on it between

@@ -339,6 +339,10 @@ impl App {
         }
         let mut seen = tx.known_stamp_seqs(&ranges).await?;
         let mut live: HashMap<GrantId, (GrantRecord, ApplicationRecord)> = HashMap::new();
+        // The approved document of each application (its first), for the stamps' records.
+        let mut documents: HashMap<ApplicationId, Option<String>> = HashMap::new();
+        let mut signers = crate::proofs::OrgSigners::default();
+        let mut stamp_events = Vec::new();
         for (org, ids) in &mut grant_ids {
             ids.sort();
             ids.dedup();
@@ -354,6 +358,12 @@ impl App {
             for grant in grants {
                 if let Some(application) = applications.get(&grant.application) {
                     live.insert(grant.id, (grant, application.clone()));
+                }
+            }
+            for id in application_ids {
+                if let std::collections::hash_map::Entry::Vacant(slot) = documents.entry(id) {
+                    let first = tx.documents(*org, id).await?.into_iter().next();
+                    slot.insert(first.map(|d| d.sha256));
                 }
             }
         }
@@ -409,7 +419,7 @@ impl App {
                         a.lifecycle.status().key()
                     ),
                 };
-                let stamp = StampRecord {
+                let mut stamp = StampRecord {
                     id: StampId::from_bytes(crate::secrets::id_bytes()),
                     org_id: org,
                     device: device.id,
@@ -426,7 +436,25 @@ impl App {
                     photo_key: e.photo.as_ref().map(|p| p.0.clone()),
                     photo_sha256: e.photo.as_ref().map(|p| p.1.clone()),
                     beyond_grant: !usable,
+                    document_sha256: current
+                        .as_ref()
+                        .and_then(|(_, a)| documents.get(&a.id).cloned().flatten()),
+                    page: None,
+                    token: None,
                 };
+                stamp.token = Some(signers.token(&mut tx, &stamp, now).await?);
+                if stamp.beyond_grant {
+                    // A press beyond its grant is disputed from the start.
+                    stamp_events.push(seal_store::StampEventRecord {
+                        id: seal_core::ids::StampEventId::from_bytes(crate::secrets::id_bytes()),
+                        stamp: stamp.id,
+                        org,
+                        status: seal_core::stamp::StampStatus::Disputed,
+                        actor: actor.label(),
+                        note: "beyond_grant".to_owned(),
+                        at: now,
+                    });
+                }
                 let mut number = String::new();
                 if let Some((grant, application)) = current {
                     number = application.number.as_str().to_owned();
@@ -522,6 +550,7 @@ impl App {
         }
 
         tx.insert_stamps(&stamps).await?;
+        tx.insert_stamp_events(&stamp_events).await?;
         tx.append_audits(&audits).await?;
         tx.insert_webhook_events(&events).await?;
         for (org, event, targets) in &deliveries {

@@ -113,6 +113,10 @@ uuid_id!(
     /// A stamp: one press of a seal box or one print job (128 random bits).
     StampId
 );
+uuid_id!(
+    /// One change of a stamp's status (revoked, disputed, valid again).
+    StampEventId
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@
 pub mod alarm;
 pub mod application;
 pub mod audit;
+mod canonical;
 pub mod department;
 pub mod device;
 pub mod flow;
@@ -21,6 +22,7 @@ pub mod person;
 pub mod role;
 pub mod seal;
 pub mod sod;
+pub mod stamp;
 pub mod text;
 pub mod time;
 pub mod webhook;

@@ -49,6 +49,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub applications: ApplicationsConfig,
     pub devices: DevicesConfig,
+    pub proofs: ProofsConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -168,6 +169,50 @@ impl Default for DevicesConfig {
             unlock_refusals_alarm: 3,
             photo_max_kib: 5 * 1024,
         }
+    }
+}
+
+/// Stamp proofs: the public URL in QR codes, the tamper-evident log, verification.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProofsConfig {
+    /// Where the public reaches this server (scheme, host, optional port and path): the
+    /// base of the short URLs in stamps' QR codes.
+    pub public_url: String,
+    /// The log's origin (first line of every checkpoint, the name of its key); empty:
+    /// the public URL's host followed by `/sealkeeper`.
+    pub log_origin: String,
+    /// How often a new checkpoint is signed when the log has grown, in seconds.
+    pub checkpoint_seconds: u64,
+    /// Verification requests allowed per client address and minute.
+    pub verify_per_address_per_minute: u32,
+    /// Seconds a verification answer is reused from memory (0: never).
+    pub verify_cache_seconds: u64,
+}
+
+impl Default for ProofsConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://localhost:8080".to_owned(),
+            log_origin: String::new(),
+            checkpoint_seconds: 60,
+            verify_per_address_per_minute: seal_app::proofs::VERIFY_PER_MINUTE,
+            verify_cache_seconds: 2,
+        }
+    }
+}
+
+impl ProofsConfig {
+    /// The log origin: as configured, else derived from the public URL.
+    pub fn origin(&self) -> String {
+        if !self.log_origin.trim().is_empty() {
+            return self.log_origin.trim().to_owned();
+        }
+        let host = url::Url::parse(self.public_url.trim())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("{host}/sealkeeper")
     }
 }
 
@@ -374,6 +419,15 @@ impl Config {
             device_offline_after_seconds: self.devices.offline_after_seconds.max(10),
             unlock_refusals_alarm: self.devices.unlock_refusals_alarm.max(1),
             photo_max_bytes: self.devices.photo_max_kib.max(1).saturating_mul(1024),
+            public_url: self
+                .proofs
+                .public_url
+                .trim()
+                .trim_end_matches('/')
+                .to_owned(),
+            log_origin: self.proofs.origin(),
+            verify_per_address_per_minute: self.proofs.verify_per_address_per_minute.max(1),
+            verify_cache_seconds: self.proofs.verify_cache_seconds,
         }
     }
 }
@@ -478,6 +532,19 @@ offline_after_seconds = 300
 unlock_refusals_alarm = 3
 # The largest stamp photo or scanned page accepted (kilobytes).
 photo_max_kib = 5120
+
+[proofs]
+# Where the public reaches this server: the base of the short URL in every stamp's QR
+# code (keep it short: the URL must fit a version-4 QR code to print at 2 cm).
+public_url = "http://localhost:8080"
+# The log's origin, the first line of its checkpoints; empty: "<public host>/sealkeeper".
+log_origin = ""
+# How often a new signed checkpoint is published when the log has grown (seconds).
+checkpoint_seconds = 60
+# Public verification requests allowed per client address and minute.
+verify_per_address_per_minute = 120
+# Seconds a verification answer is reused from memory (0: never).
+verify_cache_seconds = 2
 "#;
 
 #[cfg(test)]

@@ -509,6 +509,7 @@ fn conflict(conflict: Conflict) -> ApiError {
         Conflict::TerminalTaken => ("conflict.terminal_taken", "该终端已绑定其他设备。".to_owned(), "The terminal is already bound to another device.".to_owned()),
         Conflict::Alarm(e) => ("conflict.alarm_status", format!("告警当前为 {}，不能执行 {}。", e.status.key(), e.action.key()), format!("An alarm that is {} cannot be {}d.", e.status.key(), e.action.key())),
         Conflict::CommandNotPending => ("conflict.command_not_pending", "该指令已确认过。".to_owned(), "The command was already acknowledged.".to_owned()),
+        Conflict::StampStatusChange { from, to } => ("conflict.stamp_status", format!("印章记录的状态不能从 {} 变为 {}（已撤销的不能再改）。", from.key(), to.key()), format!("A {} stamp cannot become {} (a revoked stamp stays revoked).", from.key(), to.key())),
     };
     ApiError::new(StatusCode::CONFLICT, code, zh, en)
 }
@@ -843,6 +844,10 @@ fn invalid(field: &'static str, reason: Invalid) -> ApiError {
         Invalid::Events => ("device.events".into(), format!("事件批次须含 1 至 {} 个事件，序号从 1 起。", seal_proof::wire::MAX_EVENTS_PER_BATCH), format!("An event batch holds 1 to {} events with sequence numbers from 1.", seal_proof::wire::MAX_EVENTS_PER_BATCH)),
         Invalid::WrongDeviceKind(kind) => ("device.wrong_kind".into(), format!("此操作仅适用于 {} 类设备。", kind.key()), format!("This call is for {} devices only.", kind.key())),
         Invalid::UnknownDevice => ("device.unknown".into(), "本组织没有该设备。".into(), "There is no such device in this organisation.".into()),
+        Invalid::StampCode(seal_core::stamp::NumericCodeError::CheckDigit) => ("stamp_code.check_digit".into(), "数字码的校验位不符：有数字输错了，请再核对一遍。".into(), "The check digit does not match: a digit was mistyped; please check the code again.".into()),
+        Invalid::StampCode(_) => ("stamp_code".into(), "这不是印章验证码：请输入二维码下方的 26 位码，或 20 位数字码。".into(), "Not a stamp code: enter the 26-character code under the QR code, or the 20-digit numeric code.".into()),
+        Invalid::LogRange => ("log.range".into(), "日志没有这么多条目：序号须小于大小，大小不超过当前日志大小。".into(), "The log does not have these entries: the index must be below the size, and the size at most the log's current size.".into()),
+        Invalid::StampStatus => ("stamp_status".into(), "状态须为 valid、revoked 或 disputed。".into(), "The status must be valid, revoked or disputed.".into()),
     };
     let mut error = ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,

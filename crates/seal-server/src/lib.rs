@@ -165,6 +165,8 @@ pub struct RunningServer {
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
+    /// Signs a checkpoint of the log whenever it has grown, at the configured interval.
+    checkpoints: tokio::task::JoinHandle<()>,
     /// The webhook delivery worker, when this process runs one.
     webhooks: Option<(tokio::task::JoinHandle<()>, Duration)>,
 }
@@ -173,6 +175,7 @@ impl RunningServer {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) {
         self.housekeeping.abort();
+        self.checkpoints.abort();
         let _ = self.shutdown.send(true);
         // The worker finishes its round (bounded by the attempt timeout); one still
         // running after that is stopped, and its leased deliveries fall due again.
@@ -221,6 +224,20 @@ async fn housekeeping(app: App) {
             }
         }
         round += 1;
+    }
+}
+
+/// Publishes a signed checkpoint every `every` when the log has grown (the first at
+/// start, so a fresh server has one to show).
+async fn checkpointer(app: App, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match app.publish_checkpoint().await {
+            Ok(c) => tracing::debug!(size = c.size, "checkpoint"),
+            Err(error) => tracing::warn!(%error, "publishing a checkpoint failed"),
+        }
     }
 }
 
@@ -300,6 +317,10 @@ pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, Star
             .await
     });
     let housekeeping = tokio::spawn(housekeeping(app.clone()));
+    let checkpoints = tokio::spawn(checkpointer(
+        app.clone(),
+        Duration::from_secs(config.proofs.checkpoint_seconds.max(1)),
+    ));
     let webhooks = client.map(|(client, patience)| {
         let poll = Duration::from_millis(config.webhooks.poll_interval_ms.max(10));
         let worker = tokio::spawn(webhook_worker(
@@ -316,6 +337,7 @@ pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, Star
         shutdown,
         task,
         housekeeping,
+        checkpoints,
         webhooks,
     })
 }

@@ -28,7 +28,9 @@ pub use sql::devices::{
     AlarmFilter, AlarmRecord, CommandRecord, DeviceRecord, EnrolmentTokenRecord, Fix, OrgKeyRecord,
     StampKind, StampRecord, Telemetry, UnlockAttemptRecord,
 };
+pub use sql::log::{CheckpointRecord, Evidence, LogEntryRecord, LogKeyRecord};
 pub use sql::seals::{FlowRecord, SealRecord, SealStatusChange};
+pub use sql::stamps::{PublishedOrgKey, StampEventRecord, stamp_subject};
 pub use sql::{AuditFilter, Tx};
 pub use webhook_records::{
     AttemptOutcome, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookAttemptRecord,

@@ -17,6 +17,7 @@ mod contract {
         pub mod audit;
         pub mod devices;
         pub mod directory;
+        pub mod log;
         pub mod roles;
         pub mod tenancy;
         pub mod transactions;
@@ -88,4 +89,9 @@ contract_stories! {
     devices::devices_round_trip_and_stay_in_their_organisation,
     devices::serials_and_macs_are_enrolled_once_until_revoked,
     devices::nonces_stamps_alarms_and_commands_happen_once,
+    log::changes_and_their_leaves_commit_together,
+    log::proofs_from_stored_nodes_verify,
+    log::stamps_and_status_changes_are_logged_and_found,
+    log::log_tables_refuse_changes_in_place,
+    log::concurrent_appenders_keep_the_log_dense,
 }

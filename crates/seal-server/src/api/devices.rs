@@ -129,6 +129,14 @@ pub struct StampDto {
     pub photo_sha256: Option<String>,
     pub has_photo: bool,
     pub beyond_grant: bool,
+    /// The 26-character code of the stamp's QR code (`/v/{code}` verifies it).
+    pub code: String,
+    /// The typed numeric code (数列密押): 20 digits, the last a Damm check digit.
+    pub numeric_code: String,
+    /// SHA-256 (hex) of the approved document the stamp was made for.
+    pub document_sha256: Option<String>,
+    /// Whether the stamp carries a signed token (COSE_Sign1).
+    pub has_token: bool,
 }
 
 impl From<&StampRecord> for StampDto {
@@ -154,6 +162,10 @@ impl From<&StampRecord> for StampDto {
             photo_sha256: s.photo_sha256.clone(),
             has_photo: s.photo_key.is_some(),
             beyond_grant: s.beyond_grant,
+            code: seal_proof::qr_payload::stamp_code(s.id.as_uuid().as_bytes()),
+            numeric_code: s.numeric_code().as_str().to_owned(),
+            document_sha256: s.document_sha256.clone(),
+            has_token: s.token.is_some(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod dto;
 pub mod health;
 pub mod org;
+pub mod proofs;
 pub mod seals;
 pub mod tokens;
 pub mod webhooks;
@@ -44,6 +45,7 @@ use crate::error::ApiError;
         (name = "applications", description = "Seal-use applications (用印申请), documents, review, grants and the approver's inbox"),
         (name = "devices", description = "Devices (seal boxes, seal printers, scanners, kiosks): enrolment tokens, approval, binding, geofence, parameters, commands; alarms"),
         (name = "device", description = "The device protocol (`/device/v1`): every request signed by the device's Ed25519 key as an RFC 9421 HTTP message signature (see docs/device-protocol.md)"),
+        (name = "proofs", description = "Stamp proofs: public verification, the tamper-evident log's checkpoints and proofs (RFC 6962, C2SP tlog-checkpoint), the published key set, stamp status changes"),
         (name = "webhooks", description = "Webhook endpoints and filing targets (备案), deliveries and replays"),
         (name = "web", description = "The web console's HTML pages and form posts (session cookie, `_csrf` form field)"),
     )
@@ -149,7 +151,32 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(seal_web_routes())
         .merge(crate::web::devices::routes())
         .merge(device_routes())
+        .merge(proof_routes())
         .split_for_parts()
+}
+
+/// Public verification and the log (no sign-in), and the organisation's stamp-status,
+/// key and verification-settings routes.
+fn proof_routes() -> OpenApiRouter<AppState> {
+    use crate::web::verify;
+    OpenApiRouter::new()
+        .routes(routes!(proofs::checkpoint))
+        .routes(routes!(proofs::inclusion))
+        .routes(routes!(proofs::consistency))
+        .routes(routes!(proofs::key_set))
+        .routes(routes!(proofs::verify))
+        .routes(routes!(proofs::change_stamp_status))
+        .routes(routes!(proofs::stamp_events))
+        .routes(routes!(proofs::org_keys))
+        .routes(routes!(proofs::rotate_org_key))
+        .routes(routes!(
+            proofs::get_verification_settings,
+            proofs::set_verification_settings
+        ))
+        .routes(routes!(verify::verify_form))
+        .routes(routes!(verify::verify_page))
+        .routes(routes!(verify::verify_seal))
+        .routes(routes!(verify::verify_thumbnail))
 }
 
 /// The device protocol and the people's device, alarm and stamp-record routes. Device

@@ -16,6 +16,7 @@ pub mod devices;
 pub mod directory;
 pub mod home;
 pub mod seals;
+pub mod verify;
 pub mod webhooks;
 
 use std::collections::BTreeMap;

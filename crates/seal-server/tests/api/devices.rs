@@ -31,6 +31,7 @@ const TOKENS: &str = "/api/v1/device-enrolment-tokens";
 
 /// Runs a story on SQLite, and on PostgreSQL when `SEALKEEPER_TEST_PG_URL` is set; with
 /// `threaded`, on a multi-threaded runtime (for the stories about concurrent requests).
+#[macro_export]
 macro_rules! on_both_engines {
     (threaded $story:ident: $sqlite:ident, $postgres:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -63,12 +64,12 @@ macro_rules! on_both_engines {
 // ----- helpers ------------------------------------------------------------------------
 
 #[track_caller]
-fn check(answer: &Answer, status: StatusCode) {
+pub(crate) fn check(answer: &Answer, status: StatusCode) {
     assert_eq!(answer.status, status, "{:#}", answer.body);
 }
 
 #[track_caller]
-fn check_error(answer: &Answer, status: StatusCode, code: &str) {
+pub(crate) fn check_error(answer: &Answer, status: StatusCode, code: &str) {
     assert_eq!(
         (answer.status, answer.code()),
         (status, code),
@@ -77,14 +78,14 @@ fn check_error(answer: &Answer, status: StatusCode, code: &str) {
     );
 }
 
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     value
         .as_str()
         .unwrap_or_else(|| panic!("not a string: {value}"))
         .to_owned()
 }
 
-fn list(value: &Value) -> Vec<Value> {
+pub(crate) fn list(value: &Value) -> Vec<Value> {
     value
         .as_array()
         .unwrap_or_else(|| panic!("not a list: {value}"))
@@ -92,7 +93,7 @@ fn list(value: &Value) -> Vec<Value> {
 }
 
 /// A fresh client signed in with the shared password.
-async fn signed_in(server: &TestServer, org: &str, phone: &str) -> Client {
+pub(crate) async fn signed_in(server: &TestServer, org: &str, phone: &str) -> Client {
     let mut client = server.client();
     let answer = client.login(org, phone, PASSWORD).await;
     check(&answer, StatusCode::OK);
@@ -101,15 +102,15 @@ async fn signed_in(server: &TestServer, org: &str, phone: &str) -> Client {
 
 /// An organisation with an admin, an approver (the default flow's only step), a seal
 /// keeper and an employee, all signed in.
-struct Org {
-    admin: Client,
-    approver: Client,
-    keeper: Client,
-    keeper_id: String,
-    employee: Client,
+pub(crate) struct Org {
+    pub(crate) admin: Client,
+    pub(crate) approver: Client,
+    pub(crate) keeper: Client,
+    pub(crate) keeper_id: String,
+    pub(crate) employee: Client,
 }
 
-async fn org(server: &TestServer, code: &str) -> Org {
+pub(crate) async fn org(server: &TestServer, code: &str) -> Org {
     let admin = server.register(code).await;
     let approver_id = add_person(&admin, "张审批", "13900000011", "approver").await;
     let keeper_id = add_person(&admin, "赵管章", "13900000013", "seal_keeper").await;
@@ -136,7 +137,7 @@ async fn org(server: &TestServer, code: &str) -> Org {
 
 /// Registers a contract seal (40 mm round) of the given level; returns its id. Level 1
 /// demands fingerprint+face, 2 fingerprint, 3 pin|id_code.
-async fn seal(admin: &Client, name: &str, level: i64) -> String {
+pub(crate) async fn seal(admin: &Client, name: &str, level: i64) -> String {
     let answer = admin
         .post(
             "/api/v1/seals",
@@ -148,9 +149,9 @@ async fn seal(admin: &Client, name: &str, level: i64) -> String {
 }
 
 /// An application: its id and its number (the work order a device unlocks with).
-struct Order {
-    id: String,
-    number: String,
+pub(crate) struct Order {
+    pub(crate) id: String,
+    pub(crate) number: String,
 }
 
 /// A one-page PDF with a correct cross-reference table.
@@ -229,7 +230,7 @@ async fn filed(
     Order { id, number }
 }
 
-async fn approve(o: &Org, order: &Order) {
+pub(crate) async fn approve(o: &Org, order: &Order) {
     let answer = o
         .approver
         .post(
@@ -242,13 +243,13 @@ async fn approve(o: &Org, order: &Order) {
 }
 
 /// An approved application for `count` presses of `seal`, now until [`UNTIL`].
-async fn approved(o: &Org, seal: &str, count: i64) -> Order {
+pub(crate) async fn approved(o: &Org, seal: &str, count: i64) -> Order {
     let order = filed(o, seal, count, (NOW, UNTIL), ("contract.pdf", tiny_pdf())).await;
     approve(o, &order).await;
     order
 }
 
-async fn application(client: &Client, order: &Order) -> Value {
+pub(crate) async fn application(client: &Client, order: &Order) -> Value {
     let answer = client
         .get(&format!("/api/v1/applications/{}", order.id))
         .await;
@@ -256,7 +257,7 @@ async fn application(client: &Client, order: &Order) -> Value {
     answer.body
 }
 
-async fn stamps(client: &Client, order: &Order) -> Vec<Value> {
+pub(crate) async fn stamps(client: &Client, order: &Order) -> Vec<Value> {
     let answer = client
         .get(&format!("/api/v1/applications/{}/stamps", order.id))
         .await;
@@ -265,7 +266,7 @@ async fn stamps(client: &Client, order: &Order) -> Vec<Value> {
 }
 
 /// A new one-time enrolment token (`sket_…`) for a kind of device.
-async fn enrolment_token(admin: &Client, kind: &str) -> String {
+pub(crate) async fn enrolment_token(admin: &Client, kind: &str) -> String {
     let answer = admin
         .post(TOKENS, json!({"kind": kind, "note": "测试设备"}))
         .await;
@@ -284,7 +285,7 @@ async fn pending_device(server: &TestServer, admin: &Client, kind: &str) -> Devi
 }
 
 /// A device enrolled and approved.
-async fn active_device(server: &TestServer, admin: &Client, kind: &str) -> Device {
+pub(crate) async fn active_device(server: &TestServer, admin: &Client, kind: &str) -> Device {
     let device = pending_device(server, admin, kind).await;
     let answer = admin
         .post(&format!("/api/v1/devices/{}/approve", device.id), json!({}))
@@ -294,7 +295,7 @@ async fn active_device(server: &TestServer, admin: &Client, kind: &str) -> Devic
     device
 }
 
-async fn bind(admin: &Client, device: &Device, seal: &str) {
+pub(crate) async fn bind(admin: &Client, device: &Device, seal: &str) {
     let answer = admin
         .patch(
             &format!("/api/v1/devices/{}", device.id),
@@ -313,7 +314,7 @@ async fn device_detail(admin: &Client, device: &Device) -> Value {
 }
 
 /// The device's alarms (any status), newest first.
-async fn alarms(client: &Client, device: &Device) -> Vec<Value> {
+pub(crate) async fn alarms(client: &Client, device: &Device) -> Vec<Value> {
     let answer = client
         .get(&format!(
             "/api/v1/alarms?device_id={}&per_page=100",
@@ -324,7 +325,7 @@ async fn alarms(client: &Client, device: &Device) -> Vec<Value> {
     list(&answer.body)
 }
 
-fn of_kind(alarms: &[Value], kind: &str) -> Vec<Value> {
+pub(crate) fn of_kind(alarms: &[Value], kind: &str) -> Vec<Value> {
     alarms
         .iter()
         .filter(|a| a["kind"] == kind)
@@ -350,7 +351,7 @@ async fn audit_count(admin: &Client, action: &str) -> i64 {
 }
 
 /// An unlock that must succeed; returns the grant.
-async fn granted(device: &Device, order: &Order) -> Value {
+pub(crate) async fn granted(device: &Device, order: &Order) -> Value {
     let answer = device.unlock(&order.number).await;
     check(&answer, StatusCode::OK);
     answer.body["grant"].clone()
@@ -368,7 +369,7 @@ async fn refused_later(server: &TestServer, device: &Device, order: &str, reason
 }
 
 /// The results of an event batch as (seq, result).
-fn results(answer: &Answer) -> Vec<(u64, String)> {
+pub(crate) fn results(answer: &Answer) -> Vec<(u64, String)> {
     list(&answer.body["results"])
         .iter()
         .map(|r| (r["seq"].as_u64().expect("seq"), text(&r["result"])))
@@ -406,7 +407,7 @@ fn encode(image: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
 }
 
 /// A small photo of a stamped page.
-fn photo(format: image::ImageFormat) -> Vec<u8> {
+pub(crate) fn photo(format: image::ImageFormat) -> Vec<u8> {
     let img = image::RgbImage::from_fn(48, 32, |x, y| {
         image::Rgb([
             (x * 5) as u8,
@@ -419,7 +420,7 @@ fn photo(format: image::ImageFormat) -> Vec<u8> {
 
 /// A document page as a PNG: rows of dark bars (the same pattern the stand-in
 /// comparator's own tests use).
-fn page_png(seed: u32) -> Vec<u8> {
+pub(crate) fn page_png(seed: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(200, 280, |x, y| {
         if (y / 20 + seed).is_multiple_of(3) && (x * (seed + 1) / 37).is_multiple_of(2) {
             image::Rgb([0, 0, 0])
@@ -431,7 +432,7 @@ fn page_png(seed: u32) -> Vec<u8> {
 }
 
 /// A page nothing like [`page_png`]: a dark-to-light sweep from right to left.
-fn other_page_png() -> Vec<u8> {
+pub(crate) fn other_page_png() -> Vec<u8> {
     let img = image::RgbImage::from_fn(200, 280, |x, _| {
         let v = (255 - x * 255 / 199) as u8;
         image::Rgb([v, v, v])
@@ -439,7 +440,7 @@ fn other_page_png() -> Vec<u8> {
     encode(&img, image::ImageFormat::Png)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -8,4 +8,5 @@ mod device_client;
 mod devices;
 mod flows;
 mod matrix;
+mod proofs;
 mod webhooks;

@@ -61,6 +61,8 @@ const DEVICE_MANAGERS: &[&str] = &["org_admin", "it"];
 const ALARM_READERS: &[&str] = &["org_admin", "seal_keeper", "auditor", "it"];
 /// Holders of `alarms.handle`.
 const ALARM_HANDLERS: &[&str] = &["org_admin", "seal_keeper"];
+/// Holders of `applications.read_all`.
+const ALL_APPLICATION_READERS: &[&str] = &["org_admin", "auditor"];
 /// Holders of `applications.create`.
 const APPLICANTS: &[&str] = &["employee"];
 /// Holders of `applications.approve`.
@@ -105,6 +107,8 @@ enum Target {
     Device,
     /// An open `tamper` alarm of a fresh, approved seal box.
     Alarm,
+    /// The stamp of a fresh [`Target::StampedApplication`].
+    Stamp,
 }
 
 struct Expectation {
@@ -1037,6 +1041,94 @@ fn device_api_expectations() -> Vec<Expectation> {
             Target::StampedApplication,
             None,
         ),
+        // Stamp proofs: public verification and the log; the organisation's own routes.
+        e(
+            Method::GET,
+            "/.well-known/sealkeeper/keys.json",
+            Public,
+            Target::None,
+            None,
+        ),
+        e(Method::GET, "/log/checkpoint", Public, Target::None, None),
+        e(
+            Method::GET,
+            "/log/proof/inclusion",
+            Public,
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/log/proof/consistency",
+            Public,
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/verify/{code}",
+            Public,
+            Target::None,
+            None,
+        ),
+        e(Method::GET, "/v", Public, Target::None, None),
+        e(Method::GET, "/v/{code}", Public, Target::None, None),
+        e(
+            Method::GET,
+            "/v/{code}/seal.svg",
+            Public,
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/v/{code}/thumbnail.jpg",
+            Public,
+            Target::None,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/org/keys",
+            Roles(ADMIN),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/org/keys/rotate",
+            Roles(ADMIN),
+            Target::None,
+            Some("{}"),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/org/verification",
+            Roles(ADMIN),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::PUT,
+            "/api/v1/org/verification",
+            Roles(ADMIN),
+            Target::None,
+            Some(r#"{"thumbnail": false}"#),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/stamps/{id}/events",
+            Roles(ALL_APPLICATION_READERS),
+            Target::Stamp,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/api/v1/stamps/{id}/status",
+            Roles(ADMIN),
+            Target::Stamp,
+            Some(r#"{"status": "disputed", "note": "n {n}"}"#),
+        ),
     ];
     for (method, path, body) in [
         (
@@ -1624,6 +1716,10 @@ impl World {
             Target::Application => return Some(self.application(n, false).await),
             Target::ApprovedApplication => return Some(self.application(n, true).await),
             Target::StampedApplication => return Some(self.stamped_application(n).await),
+            Target::Stamp => {
+                let application = self.stamped_application(n).await;
+                return self.stamps.lock().unwrap().get(&application).cloned();
+            }
             Target::Device => return Some(self.device(n, false).await.id),
             Target::Alarm => return Some(self.alarm(n).await),
             Target::Seal => {
@@ -1868,6 +1964,8 @@ async fn walk_matrix(world: World) {
             let client = world.client_for(actor).await;
             let is_page = !(path.starts_with("/api/")
                 || path.starts_with("/device/")
+                || path.starts_with("/log/")
+                || path.starts_with("/.well-known/")
                 || path == "/healthz"
                 || path == "/readyz");
             let answer = match (is_page, expectation.body) {

@@ -23,7 +23,7 @@ use crate::{StoreError, WebhookEventRecord};
 const CHUNK: usize = 100;
 
 /// `($1, $2, …), ($n+1, …)` for `rows` rows of `columns` placeholders from `first`.
-fn placeholders(rows: usize, columns: usize, first: usize) -> String {
+pub(super) fn placeholders(rows: usize, columns: usize, first: usize) -> String {
     (0..rows)
         .map(|r| {
             let cells: Vec<String> = (0..columns)
@@ -225,43 +225,29 @@ impl Tx {
     /// Stores new stamps (the caller has excluded known sequence numbers; a duplicate is a
     /// conflict and fails the transaction).
     pub async fn insert_stamps(&mut self, stamps: &[StampRecord]) -> Result<(), StoreError> {
+        use super::devices::{STAMP_COLUMN_COUNT, STAMP_COLUMNS};
         for chunk in stamps.chunks(CHUNK / 2) {
             let sql = format!(
-                "INSERT INTO stamps (id, org_id, device_id, seq, kind, grant_id, application_id, \
-                 seal_id, device_time, received_at, lat_e7, lon_e7, accuracy_m, press_ms, factors, \
-                 photo_key, photo_sha256, beyond_grant) VALUES {}",
-                placeholders(chunk.len(), 18, 1)
+                "INSERT INTO stamps ({STAMP_COLUMNS}) VALUES {}",
+                placeholders(chunk.len(), STAMP_COLUMN_COUNT, 1)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for s in chunk {
-                let (lat, lon, acc) = super::devices::fix_columns(s.fix.as_ref());
-                query = query
-                    .bind(s.id.to_string())
-                    .bind(s.org_id.to_string())
-                    .bind(s.device.to_string())
-                    .bind(s.seq)
-                    .bind(s.kind.key())
-                    .bind(s.grant.map(|g| g.to_string()))
-                    .bind(s.application.map(|a| a.to_string()))
-                    .bind(s.seal.map(|a| a.to_string()))
-                    .bind(s.device_time.as_millis())
-                    .bind(s.received_at.as_millis())
-                    .bind(lat)
-                    .bind(lon)
-                    .bind(acc)
-                    .bind(i64::from(s.press_ms))
-                    .bind(s.factors.clone())
-                    .bind(s.photo_key.clone())
-                    .bind(s.photo_sha256.clone())
-                    .bind(i64::from(s.beyond_grant));
+                query = super::stamps::bind_stamp(query, s);
             }
             query.execute(self.conn()).await?;
+        }
+        for s in stamps {
+            self.log_stamp(s);
         }
         Ok(())
     }
 
     /// Appends audit events in order.
     pub async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        for e in events {
+            self.log_audit(e);
+        }
         for chunk in events.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO audit_events (org_id, at, actor, source, action, subject, canonical) \

@@ -102,21 +102,7 @@ pub struct DeviceRecord {
     pub telemetry: Telemetry,
 }
 
-/// Whether a stamp is a press of a seal box or a printer's print job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StampKind {
-    Press,
-    Print,
-}
-
-impl StampKind {
-    pub const fn key(self) -> &'static str {
-        match self {
-            StampKind::Press => "press",
-            StampKind::Print => "print",
-        }
-    }
-}
+pub use seal_core::stamp::StampKind;
 
 /// One stamp: written once, never updated.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,6 +126,12 @@ pub struct StampRecord {
     pub photo_sha256: Option<String>,
     /// A press beyond the grant's uses or under no active grant.
     pub beyond_grant: bool,
+    /// SHA-256 (hex) of the approved document this stamp was made for.
+    pub document_sha256: Option<String>,
+    /// The page stamped, when known (1-based).
+    pub page: Option<u32>,
+    /// The signed stamp token (COSE_Sign1), made when the stamp is recorded.
+    pub token: Option<Vec<u8>>,
 }
 
 /// A command queued for a device.
@@ -211,9 +203,10 @@ const DEVICE_COLUMNS: &str = "id, org_id, kind, status, public_key, serial, mac,
      last_seen_at, online, battery_pct, lat_e7, lon_e7, accuracy_m, on_base, tamper, locked, \
      buffered_events";
 
-const STAMP_COLUMNS: &str = "id, org_id, device_id, seq, kind, grant_id, application_id, \
-     seal_id, device_time, received_at, lat_e7, lon_e7, accuracy_m, press_ms, factors, \
-     photo_key, photo_sha256, beyond_grant";
+pub(super) const STAMP_COLUMNS: &str = "id, org_id, device_id, seq, kind, grant_id, \
+     application_id, seal_id, device_time, received_at, lat_e7, lon_e7, accuracy_m, press_ms, \
+     factors, photo_key, photo_sha256, beyond_grant, numeric_code, token, document_sha256, page";
+pub(super) const STAMP_COLUMN_COUNT: usize = 22;
 
 const COMMAND_COLUMNS: &str = "id, org_id, device_id, kind, grant_id, parameters, status, \
      created_at, created_by, sent_count, acked_at, note";
@@ -745,34 +738,17 @@ impl Tx {
 
     /// Stores a stamp; false when the device already reported this sequence number.
     pub async fn insert_stamp(&mut self, s: &StampRecord) -> Result<bool, StoreError> {
-        let (lat, lon, acc) = fix_columns(s.fix.as_ref());
-        let done = sqlx::query(
-            "INSERT INTO stamps (id, org_id, device_id, seq, kind, grant_id, application_id, \
-             seal_id, device_time, received_at, lat_e7, lon_e7, accuracy_m, press_ms, factors, \
-             photo_key, photo_sha256, beyond_grant) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT DO NOTHING",
-        )
-        .bind(s.id.to_string())
-        .bind(s.org_id.to_string())
-        .bind(s.device.to_string())
-        .bind(s.seq)
-        .bind(s.kind.key())
-        .bind(s.grant.map(|g| g.to_string()))
-        .bind(s.application.map(|a| a.to_string()))
-        .bind(s.seal.map(|a| a.to_string()))
-        .bind(s.device_time.as_millis())
-        .bind(s.received_at.as_millis())
-        .bind(lat)
-        .bind(lon)
-        .bind(acc)
-        .bind(i64::from(s.press_ms))
-        .bind(s.factors.clone())
-        .bind(s.photo_key.clone())
-        .bind(s.photo_sha256.clone())
-        .bind(i64::from(s.beyond_grant))
-        .execute(self.conn())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let sql = format!(
+            "INSERT INTO stamps ({STAMP_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING",
+            super::bulk::placeholders(1, STAMP_COLUMN_COUNT, 1)
+        );
+        let query = super::stamps::bind_stamp(sqlx::query(AssertSqlSafe(sql)), s);
+        let done = query.execute(self.conn()).await?;
+        let inserted = done.rows_affected() == 1;
+        if inserted {
+            self.log_stamp(s);
+        }
+        Ok(inserted)
     }
 
     pub async fn stamp(
@@ -1161,23 +1137,20 @@ fn device_from_row(row: &AnyRow) -> Result<DeviceRecord, StoreError> {
     })
 }
 
-fn stamp_from_row(row: &AnyRow) -> Result<StampRecord, StoreError> {
+pub(super) fn stamp_from_row(row: &AnyRow) -> Result<StampRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let org: String = row.try_get("org_id")?;
     let device: String = row.try_get("device_id")?;
     let kind: String = row.try_get("kind")?;
     let press_ms: i64 = row.try_get("press_ms")?;
     let beyond: i64 = row.try_get("beyond_grant")?;
+    let page: Option<i64> = row.try_get("page")?;
     Ok(StampRecord {
         id: parse_id(&id, StampId::parse)?,
         org_id: parse_id(&org, OrgId::parse)?,
         device: parse_id(&device, DeviceId::parse)?,
         seq: row.try_get("seq")?,
-        kind: match kind.as_str() {
-            "press" => StampKind::Press,
-            "print" => StampKind::Print,
-            other => return Err(corrupt("stamp kind", other)),
-        },
+        kind: StampKind::parse(&kind).ok_or_else(|| corrupt("stamp kind", &kind))?,
         grant: opt_id(row.try_get("grant_id")?, GrantId::parse)?,
         application: opt_id(row.try_get("application_id")?, ApplicationId::parse)?,
         seal: opt_id(row.try_get("seal_id")?, SealId::parse)?,
@@ -1193,6 +1166,11 @@ fn stamp_from_row(row: &AnyRow) -> Result<StampRecord, StoreError> {
         photo_key: row.try_get("photo_key")?,
         photo_sha256: row.try_get("photo_sha256")?,
         beyond_grant: beyond != 0,
+        document_sha256: row.try_get("document_sha256")?,
+        page: page
+            .map(|p| u32::try_from(p).map_err(|e| corrupt("page", e)))
+            .transpose()?,
+        token: row.try_get("token")?,
     })
 }
 

@@ -22,7 +22,9 @@ use crate::{Backend, Store, StoreError};
 pub(crate) mod applications;
 pub(crate) mod bulk;
 pub(crate) mod devices;
+pub(crate) mod log;
 pub(crate) mod seals;
+pub(crate) mod stamps;
 mod webhooks;
 
 /// One transaction: every use case reads and writes through one, then commits. Dropping
@@ -30,6 +32,8 @@ mod webhooks;
 pub struct Tx {
     tx: Transaction<'static, Any>,
     backend: Backend,
+    /// Log entries queued by this transaction's changes, appended by [`Tx::commit`].
+    log: Vec<log::PendingEntry>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -58,7 +62,11 @@ const PERSON_COLUMNS: &str = "id, org_id, name, phone, email, department_id, sta
 
 impl Tx {
     pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
-        Self { tx, backend }
+        Self {
+            tx,
+            backend,
+            log: Vec::new(),
+        }
     }
 
     /// Serialises this transaction with every other that locks the same organisation,
@@ -75,7 +83,10 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Appends the queued log entries, then commits: the changes and the leaves that
+    /// record them are durable together or not at all.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.flush_log().await?;
         self.tx.commit().await?;
         Ok(())
     }
@@ -893,7 +904,19 @@ impl Tx {
         .bind(event.canonical_bytes())
         .fetch_one(self.conn())
         .await?;
+        self.log_audit(event);
         Ok(seq)
+    }
+
+    /// Queues an audit event's log entry (its canonical bytes, about its subject).
+    fn log_audit(&mut self, event: &AuditEvent) {
+        self.log(
+            seal_core::stamp::EntryKind::Audit,
+            event.subject.clone(),
+            event.org,
+            event.canonical_bytes(),
+            event.at,
+        );
     }
 
     /// One page of the organisation's audit events, newest first, and the total.

@@ -16,7 +16,7 @@ use seal_store::{
 
 use crate::contract::fixtures::{at, fresh_uuid, world};
 
-fn device(org: seal_core::ids::OrgId, serial: &str, mac: &str) -> DeviceRecord {
+pub(crate) fn device(org: seal_core::ids::OrgId, serial: &str, mac: &str) -> DeviceRecord {
     DeviceRecord {
         id: DeviceId::from_uuid(fresh_uuid()),
         org_id: org,
@@ -37,7 +37,7 @@ fn device(org: seal_core::ids::OrgId, serial: &str, mac: &str) -> DeviceRecord {
     }
 }
 
-fn stamp(d: &DeviceRecord, seq: i64) -> StampRecord {
+pub(crate) fn stamp(d: &DeviceRecord, seq: i64) -> StampRecord {
     StampRecord {
         id: StampId::from_uuid(fresh_uuid()),
         org_id: d.org_id,
@@ -58,6 +58,9 @@ fn stamp(d: &DeviceRecord, seq: i64) -> StampRecord {
         photo_key: None,
         photo_sha256: None,
         beyond_grant: true,
+        document_sha256: Some("ab".repeat(32)),
+        page: Some(1),
+        token: Some(vec![0xd2, 0x84]),
     }
 }
 

@@ -1,0 +1,415 @@
+//! The tamper-evident log's storage. A transaction queues the entries that record its
+//! changes ([`Tx::log`]; audit events, stamps and stamp status changes queue theirs
+//! themselves) and [`Tx::commit`] appends them just before COMMIT: it locks the log's
+//! head (the last lock any transaction takes, so it cannot deadlock with organisation
+//! locks), hashes the entries as RFC 6962 leaves, stores each entry, each leaf hash and
+//! each perfect subtree the appends completed, and moves the head. The change and the
+//! leaves that record it commit together or not at all, and indexes are dense.
+//!
+//! Proofs and past roots are built from the stored perfect subtrees: a caller asks
+//! `seal_proof::merkle` which nodes it needs and fetches them in one query
+//! ([`Tx::log_nodes`]).
+
+use std::collections::HashMap;
+
+use seal_core::ids::OrgId;
+use seal_core::stamp::EntryKind;
+use seal_core::time::Timestamp;
+use seal_proof::merkle::{Frontier, Hash, NodeId, leaf_hash};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::Tx;
+use super::bulk::placeholders;
+use crate::{Backend, StoreError};
+
+/// Rows per multi-row statement (entries have six columns, nodes three).
+const CHUNK: usize = 150;
+
+/// An entry queued by a transaction, appended at commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PendingEntry {
+    pub kind: EntryKind,
+    pub subject: String,
+    pub org: Option<OrgId>,
+    pub entry: Vec<u8>,
+    pub at: Timestamp,
+}
+
+/// One stored log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntryRecord {
+    pub index: u64,
+    pub kind: EntryKind,
+    /// What it is about: `stamp:<uuid>`, or the audit event's subject.
+    pub subject: String,
+    pub org: Option<OrgId>,
+    pub entry: Vec<u8>,
+    pub at: Timestamp,
+}
+
+/// A signed checkpoint (C2SP tlog-checkpoint note text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRecord {
+    pub size: u64,
+    pub root: Hash,
+    pub note: String,
+    pub at: Timestamp,
+}
+
+/// The log's signing key (base64 text of the raw Ed25519 keys).
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogKeyRecord {
+    /// The key name in signed notes (the log's origin).
+    pub name: String,
+    pub public_key: String,
+    pub secret_key: String,
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for LogKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogKeyRecord")
+            .field("name", &self.name)
+            .field("public_key", &self.public_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+fn kind_parse(key: &str) -> Result<EntryKind, StoreError> {
+    [EntryKind::Audit, EntryKind::Stamp, EntryKind::StampStatus]
+        .into_iter()
+        .find(|k| k.key() == key)
+        .ok_or_else(|| StoreError::Corrupt(format!("log entry kind {key:?}")))
+}
+
+fn hash_from(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+fn index_from(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative log index {value}")))
+}
+
+fn as_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("log index {value} too large")))
+}
+
+/// The head row: its size column must agree with the frontier's own (an empty frontier
+/// is the empty log).
+fn frontier_from_row(row: &sqlx::any::AnyRow) -> Result<Frontier, StoreError> {
+    let size = index_from(row.try_get("size")?)?;
+    let bytes: Vec<u8> = row.try_get("frontier")?;
+    let frontier = if bytes.is_empty() {
+        Frontier::new()
+    } else {
+        Frontier::from_bytes(&bytes).map_err(|e| StoreError::Corrupt(format!("log head: {e}")))?
+    };
+    if frontier.size() != size {
+        return Err(StoreError::Corrupt(format!(
+            "log head says size {size}, its frontier {}",
+            frontier.size()
+        )));
+    }
+    Ok(frontier)
+}
+
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LogEntryRecord, StoreError> {
+    let org: Option<String> = row.try_get("org_id")?;
+    Ok(LogEntryRecord {
+        index: index_from(row.try_get("idx")?)?,
+        kind: kind_parse(&row.try_get::<String, _>("kind")?)?,
+        subject: row.try_get("subject")?,
+        org: super::opt_id(org, OrgId::parse)?,
+        entry: row.try_get("entry")?,
+        at: Timestamp::from_millis(row.try_get("at")?),
+    })
+}
+
+fn checkpoint_from_row(row: &sqlx::any::AnyRow) -> Result<CheckpointRecord, StoreError> {
+    Ok(CheckpointRecord {
+        size: index_from(row.try_get("size")?)?,
+        root: hash_from(row.try_get("root")?, "checkpoint root")?,
+        note: row.try_get("note")?,
+        at: Timestamp::from_millis(row.try_get("at")?),
+    })
+}
+
+impl Tx {
+    /// Queues an entry for the log; it is appended when this transaction commits.
+    pub fn log(
+        &mut self,
+        kind: EntryKind,
+        subject: impl Into<String>,
+        org: Option<OrgId>,
+        entry: Vec<u8>,
+        at: Timestamp,
+    ) {
+        self.log.push(PendingEntry {
+            kind,
+            subject: subject.into(),
+            org,
+            entry,
+            at,
+        });
+    }
+
+    /// Appends the queued entries (see the module documentation).
+    pub(super) async fn flush_log(&mut self) -> Result<(), StoreError> {
+        if self.log.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.log);
+        let select = match self.backend {
+            Backend::Postgres => "SELECT size, frontier FROM log_head WHERE id = 1 FOR UPDATE",
+            Backend::Sqlite => "SELECT size, frontier FROM log_head WHERE id = 1",
+        };
+        let row = sqlx::query(select).fetch_one(self.conn()).await?;
+        let mut frontier = frontier_from_row(&row)?;
+        let first = frontier.size();
+        let mut nodes: Vec<(NodeId, Hash)> = Vec::with_capacity(pending.len() * 2);
+        for entry in &pending {
+            frontier
+                .append_with(leaf_hash(&entry.entry), |id, hash| nodes.push((id, *hash)))
+                .map_err(|e| StoreError::Corrupt(format!("log head: {e}")))?;
+        }
+        for (n, chunk) in pending.chunks(CHUNK).enumerate() {
+            let sql = format!(
+                "INSERT INTO log_entries (idx, kind, subject, org_id, entry, at) VALUES {}",
+                placeholders(chunk.len(), 6, 1)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (i, e) in chunk.iter().enumerate() {
+                let index = first + (n * CHUNK + i) as u64;
+                query = query
+                    .bind(as_i64(index)?)
+                    .bind(e.kind.key())
+                    .bind(e.subject.clone())
+                    .bind(e.org.map(|o| o.to_string()))
+                    .bind(e.entry.clone())
+                    .bind(e.at.as_millis());
+            }
+            query.execute(self.conn()).await?;
+        }
+        for chunk in nodes.chunks(CHUNK * 2) {
+            let sql = format!(
+                "INSERT INTO log_nodes (level, idx, hash) VALUES {}",
+                placeholders(chunk.len(), 3, 1)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (id, hash) in chunk {
+                query = query
+                    .bind(i64::from(id.level))
+                    .bind(as_i64(id.index)?)
+                    .bind(hash.to_vec());
+            }
+            query.execute(self.conn()).await?;
+        }
+        sqlx::query("UPDATE log_head SET size = $1, frontier = $2 WHERE id = 1")
+            .bind(as_i64(frontier.size())?)
+            .bind(frontier.to_bytes())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The log's current size and the frontier stored with it.
+    pub async fn log_head(&mut self) -> Result<Frontier, StoreError> {
+        let row = sqlx::query("SELECT size, frontier FROM log_head WHERE id = 1")
+            .fetch_one(self.conn())
+            .await?;
+        frontier_from_row(&row)
+    }
+
+    /// The stored hashes of these perfect subtrees (the ones present; the caller decides
+    /// whether a missing one is an error).
+    pub async fn log_nodes(&mut self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let conditions: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let sql = format!(
+                "SELECT level, idx, hash FROM log_nodes WHERE {}",
+                conditions.join(" OR ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(i64::from(id.level)).bind(as_i64(id.index)?);
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                let level: i64 = row.try_get("level")?;
+                let id = NodeId {
+                    level: u8::try_from(level)
+                        .map_err(|_| StoreError::Corrupt(format!("node level {level}")))?,
+                    index: index_from(row.try_get("idx")?)?,
+                };
+                found.insert(id, hash_from(row.try_get("hash")?, "node hash")?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stored nodes of one level with indexes in `[from, until)`, in index order.
+    pub async fn log_level(
+        &mut self,
+        level: u8,
+        from: u64,
+        until: u64,
+    ) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idx, hash FROM log_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 \
+             ORDER BY idx",
+        )
+        .bind(i64::from(level))
+        .bind(as_i64(from)?)
+        .bind(as_i64(until)?)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    index_from(row.try_get("idx")?)?,
+                    hash_from(row.try_get("hash")?, "node hash")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The entries about one subject (`stamp:<uuid>` …), in log order.
+    pub async fn log_entries_about(
+        &mut self,
+        subject: &str,
+    ) -> Result<Vec<LogEntryRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idx, kind, subject, org_id, entry, at FROM log_entries WHERE subject = $1 \
+             ORDER BY idx LIMIT 1000",
+        )
+        .bind(subject.to_owned())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    /// Up to `limit` entries from index `from` on, in order.
+    pub async fn log_entries(
+        &mut self,
+        from: u64,
+        limit: i64,
+    ) -> Result<Vec<LogEntryRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idx, kind, subject, org_id, entry, at FROM log_entries WHERE idx >= $1 \
+             ORDER BY idx LIMIT $2",
+        )
+        .bind(as_i64(from)?)
+        .bind(limit.clamp(0, 100_000))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    /// The checkpoint with the largest size.
+    pub async fn latest_checkpoint(&mut self) -> Result<Option<CheckpointRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT size, root, note, at FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+        )
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(checkpoint_from_row).transpose()
+    }
+
+    /// Checkpoints with sizes from `from` on, in size order.
+    pub async fn checkpoints(
+        &mut self,
+        from: u64,
+        limit: i64,
+    ) -> Result<Vec<CheckpointRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT size, root, note, at FROM log_checkpoints WHERE size >= $1 ORDER BY size \
+             LIMIT $2",
+        )
+        .bind(as_i64(from)?)
+        .bind(limit.clamp(0, 100_000))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(checkpoint_from_row).collect()
+    }
+
+    /// Stores a checkpoint; false when one of that size exists already.
+    pub async fn insert_checkpoint(&mut self, c: &CheckpointRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO log_checkpoints (size, root, note, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(as_i64(c.size)?)
+        .bind(c.root.to_vec())
+        .bind(c.note.clone())
+        .bind(c.at.as_millis())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn log_key(&mut self, name: &str) -> Result<Option<LogKeyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, public_key, secret_key, created_at FROM log_keys WHERE name = $1",
+        )
+        .bind(name.to_owned())
+        .fetch_optional(self.conn())
+        .await?;
+        row.map(|row| {
+            Ok(LogKeyRecord {
+                name: row.try_get("name")?,
+                public_key: row.try_get("public_key")?,
+                secret_key: row.try_get("secret_key")?,
+                created_at: Timestamp::from_millis(row.try_get("created_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores the log's key unless one of that name exists (then the caller reads it).
+    pub async fn insert_log_key(&mut self, key: &LogKeyRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO log_keys (name, public_key, secret_key, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(key.name.clone())
+        .bind(key.public_key.clone())
+        .bind(key.secret_key.clone())
+        .bind(key.created_at.as_millis())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Tries to change or delete evidence in place; the schema must refuse every one.
+    /// Used by tests of the append-only invariant.
+    pub async fn try_tamper_with_evidence(&mut self, target: Evidence) -> Result<(), StoreError> {
+        let statement = match target {
+            Evidence::LogEntry => "UPDATE log_entries SET subject = 'tampered'",
+            Evidence::LogEntryDeleted => "DELETE FROM log_entries",
+            Evidence::LogNode => "UPDATE log_nodes SET hash = hash",
+            Evidence::Checkpoint => "DELETE FROM log_checkpoints",
+            Evidence::Stamp => "UPDATE stamps SET press_ms = press_ms + 1",
+            Evidence::StampDeleted => "DELETE FROM stamps",
+            Evidence::StampEvent => "UPDATE stamp_events SET note = 'tampered'",
+        };
+        sqlx::query(statement).execute(self.conn()).await?;
+        Ok(())
+    }
+}
+
+/// What [`Tx::try_tamper_with_evidence`] tries to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    LogEntry,
+    LogEntryDeleted,
+    LogNode,
+    Checkpoint,
+    Stamp,
+    StampDeleted,
+    StampEvent,
+}
