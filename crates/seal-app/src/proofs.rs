@@ -534,6 +534,26 @@ impl App {
         Ok(tx.stamp_events(permit.org(), stamp).await?)
     }
 
+    /// The current status of each of these stamps of the caller's organisation (for
+    /// pages that already show the stamps): valid unless a change says otherwise.
+    pub async fn stamp_statuses(
+        &self,
+        principal: &Principal,
+        stamps: &[StampId],
+    ) -> Result<HashMap<StampId, (StampStatus, Option<Timestamp>)>, AppError> {
+        let mut tx = self.store().read().await?;
+        let latest = tx.latest_stamp_events(principal.org.id, stamps).await?;
+        Ok(stamps
+            .iter()
+            .map(|id| {
+                let status = latest
+                    .get(id)
+                    .map_or((StampStatus::Valid, None), |e| (e.status, Some(e.at)));
+                (*id, status)
+            })
+            .collect())
+    }
+
     /// Whether the organisation shows a thumbnail of the stamped page when a stamp is
     /// verified; audited.
     pub async fn set_verify_thumbnail(

@@ -599,6 +599,39 @@ struct DetailPage {
     stamps: Vec<StampRow>,
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StampStatusForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Changes the status of one of the application's stamps (revoke, dispute, settle).
+#[utoipa::path(post, path = "/applications/{id}/stamps/{stamp}/status", tag = "web", params(StampPath), responses((status = 303, description = "Changed"), (status = 200, description = "The page again, with errors")))]
+pub async fn change_stamp_status(
+    State(state): State<AppState>,
+    page: Page,
+    Context(context): Context,
+    Path(path): Path<StampPath>,
+    Form(form): Form<StampStatusForm>,
+) -> Result<Response, PageError> {
+    let principal = page.require()?;
+    let id = parse_id(&path.id, ApplicationId::parse)?;
+    let stamp = parse_id(&path.stamp, StampId::parse)?;
+    // The stamp must be one of this application's (as the reader sees it).
+    let stamps = state.app.application_stamps(principal, id).await?;
+    if !stamps.iter().any(|s| s.id == stamp) {
+        return Err(PageError::NotFound);
+    }
+    let result = state
+        .app
+        .change_stamp_status(principal, stamp, &form.status, &form.note, &context)
+        .await
+        .map(|_| ());
+    after(&state, &page, id, result, "flash.stamp_status_changed").await
+}
+
 fn name_or(names: &std::collections::HashMap<PersonId, String>, id: PersonId) -> String {
     names.get(&id).cloned().unwrap_or_else(|| "—".to_owned())
 }
@@ -619,6 +652,9 @@ async fn detail_page(
     } else {
         device_serials(state, principal).await
     };
+    let stamp_ids: Vec<_> = stamp_records.iter().map(|s| s.id).collect();
+    let statuses = state.app.stamp_statuses(principal, &stamp_ids).await?;
+    let can_change_stamps = principal.permissions.contains(Permission::SealsManage);
     let mut ids: Vec<PersonId> = vec![a.applicant];
     ids.extend(view.steps.iter().flat_map(|s| s.approvers.iter().copied()));
     ids.extend(view.decisions.iter().map(|d| d.decision.person));
@@ -724,7 +760,9 @@ async fn detail_page(
             .map(|s| StampRow {
                 // Already on the application's page: no link to itself.
                 application_id: None,
-                ..stamp_row(t, s, &serials)
+                status_action: can_change_stamps
+                    .then(|| format!("/applications/{}/stamps/{}/status", a.id, s.id)),
+                ..stamp_row(t, s, &serials, &statuses)
             })
             .collect(),
     })

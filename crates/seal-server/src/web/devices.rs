@@ -20,6 +20,7 @@ use seal_core::alarm::{AlarmStatus, Severity};
 use seal_core::device::{CommandStatus, DeviceKind, DeviceStatus, UnlockRefusal};
 use seal_core::ids::{DeviceId, PersonId, SealId};
 use seal_core::permission::Permission;
+use seal_core::stamp::StampStatus;
 use seal_store::{
     AlarmRecord, CommandRecord, DeviceRecord, EnrolmentTokenRecord, Fix, StampKind, StampRecord,
     UnlockAttemptRecord,
@@ -51,6 +52,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alarms::acknowledge))
         .routes(routes!(alarms::resolve))
         .routes(routes!(applications::stamp_photo))
+        .routes(routes!(applications::change_stamp_status))
 }
 
 /// Who may read devices (as `seal_app::devices` decides): the nav shows the link to them.
@@ -252,10 +254,26 @@ pub struct StampRow {
     pub application_id: Option<String>,
     /// The photo's address, when the stamp has one and belongs to an application.
     pub photo: Option<String>,
+    /// The QR code's 26 characters (its public page is `/v/{code}`).
+    pub code: String,
+    /// The typed numeric code, grouped in fours.
+    pub numeric: String,
+    pub status: &'static str,
+    pub status_key: &'static str,
+    /// Where the status form posts, when the reader may change the status here.
+    pub status_action: Option<String>,
 }
 
 /// A stamp as a row; `serials` names the devices the reader may see.
-pub fn stamp_row(t: Tr, s: &StampRecord, serials: &HashMap<DeviceId, String>) -> StampRow {
+pub fn stamp_row(
+    t: Tr,
+    s: &StampRecord,
+    serials: &HashMap<DeviceId, String>,
+    statuses: &HashMap<seal_core::ids::StampId, (StampStatus, Option<seal_core::time::Timestamp>)>,
+) -> StampRow {
+    let status = statuses
+        .get(&s.id)
+        .map_or(StampStatus::Valid, |(status, _)| *status);
     let kind_key = match s.kind {
         StampKind::Press => "stamp_record.press",
         StampKind::Print => "stamp_record.print",
@@ -286,6 +304,11 @@ pub fn stamp_row(t: Tr, s: &StampRecord, serials: &HashMap<DeviceId, String>) ->
         beyond_grant: s.beyond_grant,
         application_id: s.application.map(|a| a.to_string()),
         photo,
+        code: seal_proof::qr_payload::stamp_code(s.id.as_uuid().as_bytes()),
+        numeric: s.numeric_code().grouped(),
+        status: t.get(&format!("verify.status.{}", status.key())),
+        status_key: status.key(),
+        status_action: None,
     }
 }
 
@@ -674,6 +697,8 @@ async fn device_page(
         seals.entry(seal).or_insert_with(|| name.clone());
     }
     let serials = HashMap::from([(d.id, d.serial.to_string())]);
+    let stamp_ids: Vec<_> = view.stamps.iter().map(|s| s.id).collect();
+    let statuses = state.app.stamp_statuses(principal, &stamp_ids).await?;
     let mut labels: Vec<&str> = view
         .commands
         .iter()
@@ -759,7 +784,7 @@ async fn device_page(
         stamps: view
             .stamps
             .iter()
-            .map(|s| stamp_row(t, s, &serials))
+            .map(|s| stamp_row(t, s, &serials, &statuses))
             .collect(),
         commands: view
             .commands

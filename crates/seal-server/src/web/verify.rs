@@ -153,9 +153,11 @@ pub async fn verify_page(
         ),
         Ok(None) => (StatusCode::NOT_FOUND, None, true, FieldErrors::default()),
         Err(error) => {
+            // A mistyped code is a form error shown beside the form, like every other
+            // form of the console (the JSON API answers 422).
             let status = match &error {
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::OK,
             };
             let mut errors = FieldErrors::from_app(error, &[])?;
             errors.promote("code");

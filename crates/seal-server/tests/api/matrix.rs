@@ -1359,6 +1359,13 @@ fn seal_page_expectations() -> Vec<Expectation> {
             Target::ApprovedApplication,
             Some("_csrf={csrf}&reason=%E6%92%A4%E9%94%80"),
         ),
+        e(
+            Method::POST,
+            "/applications/{id}/stamps/{stamp}/status",
+            Roles(ADMIN),
+            Target::StampedApplication,
+            Some("_csrf={csrf}&status=disputed&note=n{n}"),
+        ),
         e(Method::GET, "/inbox", Roles(APPROVERS), Target::None, None),
     ]
 }

@@ -421,6 +421,89 @@ async fn a_press_shows_on_the_application_with_its_photo() {
     browser.goto(&format!("/devices/{}", device.id)).await;
     assert!(browser.text_of("#device-stamps").await.contains("650 ms"));
     assert!(browser.exists("#device-stamps img").await);
+
+    // The stamp's code leads to its public verification page: genuine and valid, the
+    // seal's image shown, readable on a phone.
+    browser.goto(&format!("/applications/{application}")).await;
+    let code_href = browser
+        .attr_of("#stamps a[href^='/v/']", "href")
+        .await
+        .expect("a link to the stamp's verification page");
+    sign_out(&browser).await;
+    browser.goto(&code_href).await;
+    browser.wait_for("#verdict-genuine").await;
+    assert_eq!(
+        browser
+            .attr_of("#verify-status", "data-status")
+            .await
+            .as_deref(),
+        Some("valid")
+    );
+    assert!(browser.text_of("#verify-org").await.contains("acme"));
+    let seal_loaded = browser
+        .js("var i = document.querySelector('.verify-seal'); return i.complete && i.naturalWidth > 0;")
+        .await;
+    assert_eq!(seal_loaded, json!(true), "the seal image did not load");
+    assert_eq!(browser.count("#verify-checks li.passed").await, 6);
+    browser.screenshots("verify-valid").await;
+    browser.set_width(PHONE_WIDTH).await;
+    let overflow = browser
+        .js("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        .await;
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the page scrolls sideways on a phone: {overflow}"
+    );
+    browser.set_width(harness::DESKTOP.0).await;
+    // The numeric code typed into the form finds the same stamp.
+    let numeric = browser.text_of("#verify-numeric").await;
+    browser.fill("#f-code", &numeric).await;
+    browser.click("#verify-form button[type=submit]").await;
+    browser.wait_for("#verdict-genuine").await;
+    assert_eq!(browser.text_of("#verify-numeric").await, numeric);
+    // A mistyped digit is caught by the check digit.
+    let mut typo: Vec<char> = numeric.chars().collect();
+    typo[0] = if typo[0] == '1' { '2' } else { '1' };
+    browser
+        .fill("#f-code", &typo.into_iter().collect::<String>())
+        .await;
+    browser.click("#verify-form button[type=submit]").await;
+    browser.wait_for("#verify-error").await;
+
+    // The admin revokes the stamp on the application's page; the public page says so.
+    sign_in(&browser, "13800000001").await;
+    browser.goto(&format!("/applications/{application}")).await;
+    browser.click("#stamps details.confirm summary").await;
+    browser
+        .select("#stamps select[name=status]", "revoked")
+        .await;
+    browser.fill("#stamps input[name=note]", "误盖").await;
+    browser
+        .click("#stamps details.confirm button[type=submit]")
+        .await;
+    browser.wait_for(".flash.success").await;
+    assert_eq!(
+        browser
+            .attr_of("#stamps [data-status]", "data-status")
+            .await
+            .as_deref(),
+        Some("revoked")
+    );
+    browser.goto(&code_href).await;
+    browser.wait_for("#verify-status").await;
+    assert_eq!(
+        browser
+            .attr_of("#verify-status", "data-status")
+            .await
+            .as_deref(),
+        Some("revoked")
+    );
+    assert!(
+        !browser.source().await.contains("误盖"),
+        "the note stays private"
+    );
+    browser.screenshots("verify-revoked").await;
+    browser.assert_no_console_errors().await;
     browser.close().await;
     server.stop().await;
 }

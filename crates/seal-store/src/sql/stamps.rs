@@ -243,6 +243,32 @@ impl Tx {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The latest status change of each of these stamps that has one.
+    pub async fn latest_stamp_events(
+        &mut self,
+        org: OrgId,
+        stamps: &[StampId],
+    ) -> Result<std::collections::HashMap<StampId, StampEventRecord>, StoreError> {
+        let mut latest = std::collections::HashMap::new();
+        for chunk in stamps.chunks(100) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT id, stamp_id, org_id, status, actor, note, at FROM stamp_events \
+                 WHERE org_id = $1 AND stamp_id IN ({}) ORDER BY at, id",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.to_string());
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                let event = event_from_row(&row)?;
+                latest.insert(event.stamp, event);
+            }
+        }
+        Ok(latest)
+    }
+
     /// Public verification: the stamp with this id, whatever its organisation.
     pub async fn stamp_for_verification(
         &mut self,
