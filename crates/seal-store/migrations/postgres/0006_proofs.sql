@@ -1,7 +1,7 @@
 -- Stamp proofs: the server's append-only Merkle log (RFC 6962) — its head (size and the
--- roots of the perfect subtrees on its right edge), its entries, the hashes of every
--- perfect subtree (level 0 = leaf hashes) and signed checkpoints, the log's signing
--- key — stamp identity (numeric code, signed token, document fingerprint) and stamp
+-- roots of the perfect subtrees on its right edge), its entries with their leaf hashes,
+-- the hashes of every larger perfect subtree (levels 1 and up), signed checkpoints, the
+-- log's signing key — stamp identity (numeric code, signed token, document fingerprint) and stamp
 -- status changes. Everything but the head is append-only.
 
 CREATE TABLE log_head (
@@ -17,6 +17,7 @@ CREATE TABLE log_entries (
     subject     TEXT NOT NULL,
     org_id      TEXT,
     entry       BYTEA NOT NULL,
+    leaf_hash   BYTEA NOT NULL,
     at          BIGINT NOT NULL
 );
 CREATE INDEX log_entries_subject ON log_entries(subject, idx);

@@ -2,8 +2,8 @@
 //! changes ([`Tx::log`]; audit events, stamps and stamp status changes queue theirs
 //! themselves) and [`Tx::commit`] appends them just before COMMIT: it locks the log's
 //! head (the last lock any transaction takes, so it cannot deadlock with organisation
-//! locks), hashes the entries as RFC 6962 leaves, stores each entry, each leaf hash and
-//! each perfect subtree the appends completed, and moves the head. The change and the
+//! locks), hashes the entries as RFC 6962 leaves, stores each entry with its leaf hash
+//! and each larger perfect subtree the appends completed, and moves the head. The change and the
 //! leaves that record it commit together or not at all, and indexes are dense.
 //!
 //! Proofs and past roots are built from the stored perfect subtrees: a caller asks
@@ -169,26 +169,37 @@ impl Tx {
         let row = sqlx::query(select).fetch_one(self.conn()).await?;
         let mut frontier = frontier_from_row(&row)?;
         let first = frontier.size();
-        let mut nodes: Vec<(NodeId, Hash)> = Vec::with_capacity(pending.len() * 2);
+        let mut leaves: Vec<Hash> = Vec::with_capacity(pending.len());
+        let mut nodes: Vec<(NodeId, Hash)> = Vec::with_capacity(pending.len());
         for entry in &pending {
+            let leaf = leaf_hash(&entry.entry);
+            leaves.push(leaf);
             frontier
-                .append_with(leaf_hash(&entry.entry), |id, hash| nodes.push((id, *hash)))
+                .append_with(leaf, |id, hash| {
+                    // Leaves are stored with their entries; larger subtrees on their own.
+                    if id.level > 0 {
+                        nodes.push((id, *hash));
+                    }
+                })
                 .map_err(|e| StoreError::Corrupt(format!("log head: {e}")))?;
         }
         for (n, chunk) in pending.chunks(CHUNK).enumerate() {
             let sql = format!(
-                "INSERT INTO log_entries (idx, kind, subject, org_id, entry, at) VALUES {}",
-                placeholders(chunk.len(), 6, 1)
+                "INSERT INTO log_entries (idx, kind, subject, org_id, entry, leaf_hash, at) \
+                 VALUES {}",
+                placeholders(chunk.len(), 7, 1)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for (i, e) in chunk.iter().enumerate() {
-                let index = first + (n * CHUNK + i) as u64;
+                let position = n * CHUNK + i;
+                let index = first + position as u64;
                 query = query
                     .bind(as_i64(index)?)
                     .bind(e.kind.key())
                     .bind(e.subject.clone())
                     .bind(e.org.map(|o| o.to_string()))
                     .bind(e.entry.clone())
+                    .bind(leaves[position].to_vec())
                     .bind(e.at.as_millis());
             }
             query.execute(self.conn()).await?;
@@ -224,19 +235,42 @@ impl Tx {
     }
 
     /// The stored hashes of these perfect subtrees (the ones present; the caller decides
-    /// whether a missing one is an error).
+    /// whether a missing one is an error): leaves from the entries, larger subtrees from
+    /// the nodes, in one statement.
     pub async fn log_nodes(&mut self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
-            let conditions: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2))
+            // Placeholders in binding order: the leaves' indexes, then (level, index) pairs.
+            let leaf_count = chunk.iter().filter(|id| id.level == 0).count();
+            let leaves: Vec<String> = (1..=leaf_count).map(|n| format!("${n}")).collect();
+            let conditions: Vec<String> = (0..chunk.len() - leaf_count)
+                .map(|k| {
+                    let n = leaf_count + 1 + 2 * k;
+                    format!("(level = ${n} AND idx = ${})", n + 1)
+                })
                 .collect();
-            let sql = format!(
-                "SELECT level, idx, hash FROM log_nodes WHERE {}",
-                conditions.join(" OR ")
-            );
+            let mut parts = Vec::new();
+            if !leaves.is_empty() {
+                parts.push(format!(
+                    "SELECT 0 AS level, idx, leaf_hash AS hash FROM log_entries WHERE idx IN ({})",
+                    leaves.join(", ")
+                ));
+            }
+            if !conditions.is_empty() {
+                parts.push(format!(
+                    "SELECT level, idx, hash FROM log_nodes WHERE {}",
+                    conditions.join(" OR ")
+                ));
+            }
+            if parts.is_empty() {
+                continue;
+            }
+            let sql = parts.join(" UNION ALL ");
             let mut query = sqlx::query(AssertSqlSafe(sql));
-            for id in chunk {
+            for id in chunk.iter().filter(|id| id.level == 0) {
+                query = query.bind(as_i64(id.index)?);
+            }
+            for id in chunk.iter().filter(|id| id.level > 0) {
                 query = query.bind(i64::from(id.level)).bind(as_i64(id.index)?);
             }
             for row in query.fetch_all(self.conn()).await? {
@@ -252,22 +286,31 @@ impl Tx {
         Ok(found)
     }
 
-    /// Stored nodes of one level with indexes in `[from, until)`, in index order.
+    /// Stored hashes of one level with indexes in `[from, until)`, in index order (level
+    /// 0: the entries' leaf hashes).
     pub async fn log_level(
         &mut self,
         level: u8,
         from: u64,
         until: u64,
     ) -> Result<Vec<(u64, Hash)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT idx, hash FROM log_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 \
-             ORDER BY idx",
-        )
-        .bind(i64::from(level))
-        .bind(as_i64(from)?)
-        .bind(as_i64(until)?)
-        .fetch_all(self.conn())
-        .await?;
+        let query = if level == 0 {
+            sqlx::query(
+                "SELECT idx, leaf_hash AS hash FROM log_entries WHERE idx >= $1 AND idx < $2 \
+                 ORDER BY idx",
+            )
+            .bind(as_i64(from)?)
+            .bind(as_i64(until)?)
+        } else {
+            sqlx::query(
+                "SELECT idx, hash FROM log_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 \
+                 ORDER BY idx",
+            )
+            .bind(i64::from(level))
+            .bind(as_i64(from)?)
+            .bind(as_i64(until)?)
+        };
+        let rows = query.fetch_all(self.conn()).await?;
         rows.iter()
             .map(|row| {
                 Ok((
