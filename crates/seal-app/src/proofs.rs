@@ -597,6 +597,11 @@ impl App {
                 retry_after_seconds,
             })?;
         let lookup = stamp_id_of(code)?;
+        if let Lookup::Id(id) = &lookup
+            && let Some(cached) = self.verify_cache_get(*id)
+        {
+            return Ok(Some(cached));
+        }
         let stamp = {
             let mut tx = self.store().read().await?;
             match lookup {

@@ -4,6 +4,11 @@
 //! WebSocket command stream per device. Run by `cargo xtask bench devices` (which builds
 //! the release binary and passes it as `SEALKEEPER_BIN`); prints the figures for
 //! docs/benchmarks.md. Devices: `BENCH_DEVICES` (default 1000).
+//!
+//! With `BENCH_MODE=verify` (`cargo xtask bench verify`): a few devices press once each,
+//! then public verification `GET /api/v1/verify/{code}` of those stamps is loaded by 64
+//! clients, alternating with `GET /healthz` of the same server, and requests per second,
+//! their ratio and p50/p99 latencies are printed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Child, Command, Stdio};
@@ -91,6 +96,11 @@ impl Server {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data.path())
             .env("SEALKEEPER__LOG__LEVEL", "warn")
+            // The benchmark verifies from one address, far beyond a visitor's limit.
+            .env(
+                "SEALKEEPER__PROOFS__VERIFY_PER_ADDRESS_PER_MINUTE",
+                "100000000",
+            )
             .env(
                 "SEALKEEPER__SECURITY__LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE",
                 "1000",
@@ -140,6 +150,7 @@ fn tiny_png() -> Vec<u8> {
 struct Ready {
     client: DeviceClient,
     grant: String,
+    application: String,
 }
 
 /// The requests of one measured round: every device sends `requests` requests of
@@ -260,6 +271,107 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// `clients` connections request the URLs round-robin for `seconds`: requests per second
+/// and every latency, sorted.
+async fn load(urls: Arc<Vec<String>>, clients: usize, seconds: f64) -> (f64, Vec<Duration>) {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (http, urls) = (http.clone(), urls.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = c;
+            while started.elapsed().as_secs_f64() < seconds {
+                let sent = Instant::now();
+                let r = http.get(&urls[i % urls.len()]).send().await.unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+                r.bytes().await.unwrap();
+                latencies.push(sent.elapsed());
+                i += 1;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let rps = all.len() as f64 / started.elapsed().as_secs_f64();
+    all.sort();
+    (rps, all)
+}
+
+/// Public verification against `/healthz`, alternating (see the module docs).
+async fn verify_bench(
+    base: &str,
+    devices: &Arc<Vec<Ready>>,
+    next_seq: &Arc<Vec<std::sync::atomic::AtomicU64>>,
+    employee: &Api,
+) {
+    press_round(devices, next_seq, 1, 1, None).await;
+    let mut codes = Vec::new();
+    for d in devices.iter() {
+        let stamps = employee
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/v1/applications/{}/stamps", d.application),
+                None,
+            )
+            .await;
+        for s in stamps.as_array().unwrap() {
+            codes.push(s["code"].as_str().unwrap().to_owned());
+        }
+    }
+    let verify: Arc<Vec<String>> = Arc::new(
+        codes
+            .iter()
+            .map(|c| format!("{base}/api/v1/verify/{c}"))
+            .collect(),
+    );
+    let health = Arc::new(vec![format!("{base}/healthz")]);
+    let sample = reqwest::get(&verify[0])
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut rounds = Vec::new();
+    for _ in 0..2 {
+        rounds.push(("GET /healthz", load(health.clone(), 64, 4.0).await));
+        rounds.push((
+            "GET /api/v1/verify/{code}",
+            load(verify.clone(), 64, 4.0).await,
+        ));
+    }
+    println!();
+    println!(
+        "verify benchmark: {} stamps, sealkeeper serve (release, SQLite) on loopback, 64 clients in one process ({} cores shared); answer {} bytes",
+        codes.len(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        sample.len()
+    );
+    for (name, (rps, latencies)) in &rounds {
+        println!(
+            "  {name:<28} {rps:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+            ms(percentile(latencies, 0.5)),
+            ms(percentile(latencies, 0.99))
+        );
+    }
+    let mean = |name: &str| {
+        let v: Vec<f64> = rounds
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, (rps, _))| *rps)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    println!(
+        "  verify / healthz: {:.2}x (target >= 0.8x)",
+        mean("GET /api/v1/verify/{code}") / mean("GET /healthz")
+    );
 }
 
 async fn healthz_rps(base: &str, seconds: f64) -> f64 {
@@ -529,6 +641,7 @@ async fn main() {
             Ready {
                 grant: grant.grant.grant_id.clone(),
                 client,
+                application: id,
             }
         }));
     }
@@ -543,6 +656,10 @@ async fn main() {
             .collect(),
     );
     let setup = setup_started.elapsed();
+    if std::env::var("BENCH_MODE").as_deref() == Ok("verify") {
+        verify_bench(&base, &devices, &next_seq, &employee).await;
+        return;
+    }
     let idle_rss = server.rss_kib();
 
     // Every device holds a WebSocket command stream: the server's memory with them all,

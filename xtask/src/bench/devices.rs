@@ -8,6 +8,17 @@
 use crate::task::{self, Result};
 
 pub fn run() -> Result {
+    run_mode(None)
+}
+
+/// The verification benchmark: the same example with `BENCH_MODE=verify` and a few
+/// devices, each pressing once; then `GET /api/v1/verify/{code}` of those stamps against
+/// `GET /healthz`, alternating.
+pub fn run_verify() -> Result {
+    run_mode(Some("verify"))
+}
+
+fn run_mode(mode: Option<&str>) -> Result {
     task::run(
         &mut task::cargo(["build", "--release", "-p", "sealkeeper"])?,
         "building the release binary",
@@ -22,5 +33,8 @@ pub fn run() -> Result {
         "bench_devices",
     ])?;
     command.env("SEALKEEPER_BIN", binary);
+    if let Some(mode) = mode {
+        command.env("BENCH_MODE", mode).env("BENCH_DEVICES", "16");
+    }
     task::run(&mut command, "the devices benchmark")
 }

@@ -4,6 +4,7 @@
 mod applications;
 mod devices;
 mod foundation;
+mod log;
 mod seal_image;
 mod webhooks;
 
@@ -43,9 +44,19 @@ const BENCHMARKS: &[Benchmark] = &[
         run: foundation::run,
     },
     Benchmark {
+        name: "log",
+        about: "tamper-evident log: appends per second (SQLite, by transaction size); inclusion proofs from the store vs memory; Merkle appends and proofs at 1M and 10M leaves",
+        run: log::run,
+    },
+    Benchmark {
         name: "seal-image",
         about: "seal SVG and PNG at 150/300/600 dpi vs ring-and-star and plain fill; document inspection vs SHA-256",
         run: seal_image::run,
+    },
+    Benchmark {
+        name: "verify",
+        about: "public verification GET /api/v1/verify/{code} requests per second and p99 vs GET /healthz (64 clients)",
+        run: devices::run_verify,
     },
     Benchmark {
         name: "webhooks",
