@@ -170,7 +170,9 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Store { pool, backend })
+        let store = Store { pool, backend };
+        store.backfill_log().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

@@ -137,6 +137,52 @@ fn checkpoint_from_row(row: &sqlx::any::AnyRow) -> Result<CheckpointRecord, Stor
     })
 }
 
+impl crate::Store {
+    /// A database that had audit events and stamps before the log existed (migration
+    /// 0006) gets them as the log's first entries, in their order, once: while the log
+    /// is empty. Stamps made before tokens existed keep verifying as such (no token).
+    pub(crate) async fn backfill_log(&self) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        if tx.log_head().await?.size() > 0 {
+            return Ok(());
+        }
+        let audits =
+            sqlx::query("SELECT org_id, at, subject, canonical FROM audit_events ORDER BY seq")
+                .fetch_all(tx.conn())
+                .await?;
+        for row in &audits {
+            let org: Option<String> = row.try_get("org_id")?;
+            tx.log(
+                EntryKind::Audit,
+                row.try_get::<String, _>("subject")?,
+                super::opt_id(org, OrgId::parse)?,
+                row.try_get("canonical")?,
+                Timestamp::from_millis(row.try_get("at")?),
+            );
+        }
+        let sql = format!(
+            "SELECT {} FROM stamps ORDER BY received_at, id",
+            super::devices::STAMP_COLUMNS
+        );
+        let stamps = sqlx::query(AssertSqlSafe(sql)).fetch_all(tx.conn()).await?;
+        for row in &stamps {
+            let stamp = super::devices::stamp_from_row(row)?;
+            tx.log_stamp(&stamp);
+        }
+        if !audits.is_empty() || !stamps.is_empty() {
+            announce_backfill(audits.len(), stamps.len());
+        }
+        tx.commit().await
+    }
+}
+
+/// Says on stderr what the one-time backfill did (the store has no logger of its own).
+fn announce_backfill(audits: usize, stamps: usize) {
+    eprintln!(
+        "sealkeeper: the tamper-evident log now starts with the {audits} audit events and {stamps} stamps recorded before it existed"
+    );
+}
+
 impl Tx {
     /// Queues an entry for the log; it is appended when this transaction commits.
     pub fn log(
@@ -455,4 +501,69 @@ pub enum Evidence {
     Stamp,
     StampDeleted,
     StampEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use seal_core::audit::AuditEvent;
+    use seal_core::stamp::EntryKind;
+    use seal_core::time::Timestamp;
+    use seal_proof::merkle::MemoryTree;
+
+    use crate::{Store, StoreOptions};
+
+    #[tokio::test]
+    async fn audit_events_from_before_the_log_become_its_first_entries_once() {
+        let folder = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", folder.path().join("old.db").display());
+        let store = Store::connect(&url, &StoreOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Rows written the way a database before migration 0006 holds them: no leaves.
+        let events: Vec<AuditEvent> = (0..3)
+            .map(|i| AuditEvent {
+                at: Timestamp::from_millis(i),
+                org: None,
+                actor: "system".to_owned(),
+                source: "-".to_owned(),
+                action: format!("old.{i}"),
+                subject: "old".to_owned(),
+                details: vec![],
+            })
+            .collect();
+        for e in &events {
+            sqlx::query(
+                "INSERT INTO audit_events (org_id, at, actor, source, action, subject, canonical) \
+                 VALUES (NULL, $1, $2, $3, $4, $5, $6)",
+            )
+            .bind(e.at.as_millis())
+            .bind(e.actor.clone())
+            .bind(e.source.clone())
+            .bind(e.action.clone())
+            .bind(e.subject.clone())
+            .bind(e.canonical_bytes())
+            .execute(store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        store.backfill_log().await.unwrap_or_else(|e| panic!("{e}"));
+        store.backfill_log().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = store.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let entries = tx
+            .log_entries(0, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(entries.len(), 3, "once, in order");
+        let mut tree = MemoryTree::new();
+        for (entry, event) in entries.iter().zip(&events) {
+            assert_eq!(entry.kind, EntryKind::Audit);
+            assert_eq!(entry.entry, event.canonical_bytes());
+            tree.append_entry(&entry.entry)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(
+            tx.log_head().await.unwrap_or_else(|e| panic!("{e}")).root(),
+            tree.root()
+        );
+    }
 }
