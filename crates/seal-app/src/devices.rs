@@ -288,6 +288,9 @@ pub struct PrintJob {
     pub width_mm: f32,
     pub height_mm: f32,
     pub uses_left: u32,
+    /// The seal with the stamp's QR code and numeric code, at true size.
+    pub mark_svg: String,
+    pub numeric_code: String,
 }
 
 /// A device's pending commands in wire form.
@@ -1477,6 +1480,16 @@ impl App {
         let (svg, width_mm, height_mm) = self
             .render_seal_svg(org_record.name.as_str(), &seal)
             .await?;
+        let mark = self
+            .render_mark(
+                &stamp,
+                &seal,
+                org_record.name.as_str(),
+                crate::marks::QrForm::ShortUrl,
+                false,
+                crate::marks::MarkFormat::Svg,
+            )
+            .await?;
         Ok(PrintJob {
             stamp: stamp_id,
             order: application.number.as_str().to_owned(),
@@ -1484,6 +1497,9 @@ impl App {
             width_mm,
             height_mm,
             uses_left: application.lifecycle.remaining(),
+            mark_svg: String::from_utf8(mark)
+                .map_err(|e| AppError::Internal(format!("mark: {e}")))?,
+            numeric_code: stamp.numeric_code().as_str().to_owned(),
         })
     }
 

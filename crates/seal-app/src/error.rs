@@ -100,6 +100,11 @@ pub enum Invalid {
     LogRange,
     /// A stamp status that does not exist.
     StampStatus,
+    /// The stamp has no signed token (it was made before tokens), so it has no offline
+    /// QR code.
+    NoToken,
+    /// A resolution outside what the image can be drawn at.
+    Dpi,
 }
 
 /// Why an uploaded document was refused (from its content, never its name).

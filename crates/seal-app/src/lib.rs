@@ -17,6 +17,7 @@ pub mod devices;
 pub mod directory;
 pub mod error;
 pub mod flows;
+pub mod marks;
 pub mod orgs;
 pub mod password;
 pub mod policy;
@@ -147,6 +148,8 @@ struct Inner {
     /// The seal image renderer, loaded from the system fonts on first use (the error
     /// text when no CJK font is installed).
     seal_renderer: std::sync::OnceLock<Result<Arc<seal_docs::seal_image::SealRenderer>, String>>,
+    /// Draws stamp marks (seal + QR + codes), made on first use.
+    stamp_marker: std::sync::OnceLock<Result<Arc<seal_docs::stamp_mark::StampMarker>, String>>,
     /// Wakes the webhook delivery worker when deliveries were enqueued.
     webhook_wake: tokio::sync::Notify,
     /// Wakes devices waiting for commands (WebSocket or long-poll).
@@ -185,6 +188,7 @@ impl App {
                 settings,
                 webhook_wake: tokio::sync::Notify::new(),
                 seal_renderer: std::sync::OnceLock::new(),
+                stamp_marker: std::sync::OnceLock::new(),
                 device_hub: devices::DeviceHub::default(),
                 device_cache: devices::DeviceCache::default(),
                 stamp_batcher: stamps::StampBatcher::default(),

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -70,14 +71,14 @@ impl VerifyLimiter {
 /// reads per `verify_cache_seconds`; a status change drops its stamp at once.
 #[derive(Default)]
 pub struct VerifyCache {
-    entries: std::sync::Mutex<HashMap<StampId, (std::time::Instant, Verification)>>,
+    entries: std::sync::Mutex<HashMap<StampId, (std::time::Instant, Arc<Verification>)>>,
 }
 
 /// At most this many verifications are kept; beyond it the cache starts afresh.
 const VERIFY_CACHE_MAX: usize = 10_000;
 
 impl App {
-    fn verify_cache_get(&self, stamp: StampId) -> Option<Verification> {
+    fn verify_cache_get(&self, stamp: StampId) -> Option<Arc<Verification>> {
         let ttl = Duration::from_secs(self.settings().verify_cache_seconds);
         let entries = self.verify_cache().entries.lock().ok()?;
         entries
@@ -86,7 +87,7 @@ impl App {
             .map(|(_, v)| v.clone())
     }
 
-    fn verify_cache_put(&self, verification: &Verification) {
+    fn verify_cache_put(&self, verification: &Arc<Verification>) {
         if self.settings().verify_cache_seconds == 0 || !verification.genuine() {
             return;
         }
@@ -149,14 +150,13 @@ impl OrgSigners {
         stamp: &StampRecord,
         now: Timestamp,
     ) -> Result<Vec<u8>, AppError> {
-        if !self.keys.contains_key(&stamp.org_id) {
-            let (_, key) = crate::devices::org_signing_key(tx, stamp.org_id, now).await?;
-            self.keys.insert(stamp.org_id, key);
+        if let Some(key) = self.keys.get(&stamp.org_id) {
+            return stamp_token(key, stamp);
         }
-        match self.keys.get(&stamp.org_id) {
-            Some(key) => stamp_token(key, stamp),
-            None => Err(AppError::Internal("organisation key vanished".to_owned())),
-        }
+        let (_, key) = crate::devices::org_signing_key(tx, stamp.org_id, now).await?;
+        let token = stamp_token(&key, stamp);
+        self.keys.insert(stamp.org_id, key);
+        token
     }
 }
 
@@ -235,6 +235,9 @@ pub struct Verification {
     pub entries: Vec<LoggedEntry>,
     pub checkpoint: CheckpointRecord,
     pub checks: Vec<Check>,
+    /// The answer as the caller renders it (JSON for the API), made once per cached
+    /// verification: a code scanned again within the cache time costs no re-rendering.
+    pub rendered: std::sync::OnceLock<bytes::Bytes>,
 }
 
 impl Verification {
@@ -590,7 +593,11 @@ impl App {
     /// Public verification of a code (the QR code's 26 characters, its whole text, or
     /// the 20-digit numeric code), limited per client address. `Ok(None)`: no stamp has
     /// this code.
-    pub async fn verify(&self, code: &str, source: &str) -> Result<Option<Verification>, AppError> {
+    pub async fn verify(
+        &self,
+        code: &str,
+        source: &str,
+    ) -> Result<Option<Arc<Verification>>, AppError> {
         self.verify_limiter()
             .check(source)
             .map_err(|retry_after_seconds| AppError::RateLimited {
@@ -622,6 +629,7 @@ impl App {
             return Ok(Some(cached));
         }
         let verification = self.verification_of(stamp).await?;
+        let verification = Arc::new(verification);
         self.verify_cache_put(&verification);
         Ok(Some(verification))
     }
@@ -784,6 +792,7 @@ impl App {
             entries,
             checkpoint,
             checks,
+            rendered: std::sync::OnceLock::new(),
         })
     }
 
@@ -793,7 +802,10 @@ impl App {
             .verify(code, source)
             .await?
             .ok_or(AppError::NotFound(Entity::Stamp))?;
-        let seal = verification.seal.ok_or(AppError::NotFound(Entity::Seal))?;
+        let seal = verification
+            .seal
+            .clone()
+            .ok_or(AppError::NotFound(Entity::Seal))?;
         let (svg, _, _) = self.render_seal_svg(&verification.org_name, &seal).await?;
         Ok(svg)
     }

@@ -1054,7 +1054,14 @@ impl SimDevice {
             })
             .collect();
         let name = format!("{name}.svg");
-        fsutil::write_atomic(&prints, &name, job.seal_svg.as_bytes(), 0o644)
+        // What the printer puts on paper: the mark (seal + QR code + numeric code), or
+        // the bare seal from a server that sends no mark.
+        let printed = if job.mark_svg.is_empty() {
+            &job.seal_svg
+        } else {
+            &job.mark_svg
+        };
+        fsutil::write_atomic(&prints, &name, printed.as_bytes(), 0o644)
             .map_err(io_err(&prints.join(&name)))?;
         lock(&self.state).last_print = Some(job.clone());
         Ok(ScanOutcome {

@@ -755,6 +755,10 @@ async fn the_printer_scans_a_page_and_saves_the_print_job() {
     assert_eq!(outcome.job.uses_left, 1);
     let svg = std::fs::read_to_string(&outcome.svg_path).unwrap();
     assert!(svg.contains("<svg"));
+    assert!(
+        svg.contains("70mm"),
+        "the printer prints the mark, not the bare seal: {svg}"
+    );
     assert!(outcome.svg_path.starts_with(dir.path().join("prints")));
     assert_eq!(printer.status().uses_left, 1);
     use base64::Engine as _;

@@ -247,6 +247,16 @@ pub struct PrintJob {
     pub width_mm: f32,
     pub height_mm: f32,
     pub uses_left: u32,
+    /// What to print: the seal with this stamp's QR code (short verification URL) and
+    /// numeric code beside it, at true size (SVG with millimetre units).
+    #[serde(default)]
+    pub mark_svg: String,
+    /// The stamp's 26-character code (what the QR code's URL ends with).
+    #[serde(default)]
+    pub code: String,
+    /// The stamp's 20-digit numeric code (数列密押).
+    #[serde(default)]
+    pub numeric_code: String,
 }
 
 #[cfg(test)]

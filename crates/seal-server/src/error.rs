@@ -847,6 +847,8 @@ fn invalid(field: &'static str, reason: Invalid) -> ApiError {
         Invalid::StampCode(seal_core::stamp::NumericCodeError::CheckDigit) => ("stamp_code.check_digit".into(), "数字码的校验位不符：有数字输错了，请再核对一遍。".into(), "The check digit does not match: a digit was mistyped; please check the code again.".into()),
         Invalid::StampCode(_) => ("stamp_code".into(), "这不是印章验证码：请输入二维码下方的 26 位码，或 20 位数字码。".into(), "Not a stamp code: enter the 26-character code under the QR code, or the 20-digit numeric code.".into()),
         Invalid::LogRange => ("log.range".into(), "日志没有这么多条目：序号须小于大小，大小不超过当前日志大小。".into(), "The log does not have these entries: the index must be below the size, and the size at most the log's current size.".into()),
+        Invalid::NoToken => ("stamp.no_token".into(), "该印章记录没有签名令牌（早于令牌功能），只能使用短网址二维码。".into(), "This stamp has no signed token (it predates tokens): only the short-URL QR code exists.".into()),
+        Invalid::Dpi => ("dpi".into(), format!("分辨率须在 {} 至 {} dpi 之间，且图片不超过 6400 万像素。", seal_app::marks::DPI_RANGE.0, seal_app::marks::DPI_RANGE.1), format!("The resolution must be {} to {} dpi, and the image at most 64 million pixels.", seal_app::marks::DPI_RANGE.0, seal_app::marks::DPI_RANGE.1)),
         Invalid::StampStatus => ("stamp_status".into(), "状态须为 valid、revoked 或 disputed。".into(), "The status must be valid, revoked or disputed.".into()),
     };
     let mut error = ApiError::new(

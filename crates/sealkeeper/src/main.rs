@@ -1,7 +1,29 @@
 //! The `sealkeeper` binary: `serve`, `demo` (serve with a demo organisation),
-//! `config default|show` and `device simulate` (simulated seal boxes and printers).
+//! `config default|show`, `device simulate` (simulated seal boxes and printers),
+//! `verify` (a stamp, offline or online, with `verify fetch` to cache keys) and
+//! `log verify|monitor` (the tamper-evident log, from the database or from outside).
+
+/// `println!` that never panics: when stdout is closed (`sealkeeper verify … | head`)
+/// the rest of the output is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 mod demo_devices;
+mod http;
+mod log_cmd;
+mod verify_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +60,20 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+    /// Verify a stamp (QR text, photo, PDF or code), offline or online.
+    ///
+    /// Offline with a cached key set, or online against a server, checking every
+    /// signature and proof locally. Exit 0: genuine and valid; 3: genuine but revoked or
+    /// disputed; 1: not verified. `verify fetch` caches a server's keys and checkpoint.
+    Verify(verify_cmd::VerifyArgs),
+    /// The tamper-evident log: recompute it, or monitor a server's checkpoints.
+    ///
+    /// `log verify` recomputes the log from the database; `log monitor` follows a
+    /// server's checkpoints from outside and reports forks and rollbacks.
+    Log {
+        #[command(subcommand)]
+        command: log_cmd::LogCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -72,7 +108,19 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 like every other error (clap's own code, 2, is `log monitor`'s
+    // code for a fork or a rollback).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match cli.command {
         Command::Config {
             command: ConfigCommand::Default,
@@ -94,6 +142,8 @@ fn main() -> ExitCode {
         Command::Device {
             command: DeviceCommand::Simulate(args),
         } => simulate(args),
+        Command::Verify(args) => verify_cmd::run(args),
+        Command::Log { command } => log_cmd::run(command),
     }
 }
 
@@ -119,8 +169,9 @@ fn simulate(args: seal_device::SimulateArgs) -> ExitCode {
     }
 }
 
-fn fail(error: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("sealkeeper: {error}");
+/// Prints a one-line reason on stderr and returns exit code 1.
+pub(crate) fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    tell!("sealkeeper: {error}");
     ExitCode::FAILURE
 }
 

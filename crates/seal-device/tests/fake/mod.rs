@@ -487,6 +487,11 @@ async fn handler(State(fake): State<Fake>, request: Request) -> Response {
                     width_mm: 42.0,
                     height_mm: 42.0,
                     uses_left,
+                    mark_svg:
+                        r#"<svg xmlns="http://www.w3.org/2000/svg" width="70mm" height="46mm"/>"#
+                            .into(),
+                    code: "AAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+                    numeric_code: "00000000000000000000".into(),
                 },
             )
         }

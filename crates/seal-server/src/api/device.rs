@@ -252,6 +252,9 @@ pub async fn scan(
         width_mm: job.width_mm,
         height_mm: job.height_mm,
         uses_left: job.uses_left,
+        code: seal_proof::qr_payload::stamp_code(job.stamp.as_uuid().as_bytes()),
+        mark_svg: job.mark_svg,
+        numeric_code: job.numeric_code,
     }))
 }
 

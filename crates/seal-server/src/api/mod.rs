@@ -167,6 +167,7 @@ fn proof_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(proofs::verify))
         .routes(routes!(proofs::change_stamp_status))
         .routes(routes!(proofs::stamp_events))
+        .routes(routes!(proofs::stamp_mark))
         .routes(routes!(proofs::org_keys))
         .routes(routes!(proofs::rotate_org_key))
         .routes(routes!(
@@ -175,6 +176,7 @@ fn proof_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(verify::verify_form))
         .routes(routes!(verify::verify_page))
+        .routes(routes!(verify::verify_upper))
         .routes(routes!(verify::verify_seal))
         .routes(routes!(verify::verify_thumbnail))
 }

@@ -224,14 +224,26 @@ pub async fn verify(
     Context(context): Context,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    match state.app.verify(&code, &context.source).await? {
-        Some(v) => Ok((
-            [(header::CACHE_CONTROL, "no-cache")],
-            Json(VerificationDto::from(&v)),
-        )
-            .into_response()),
-        None => Err(unknown_code()),
-    }
+    let Some(v) = state.app.verify(&code, &context.source).await? else {
+        return Err(unknown_code());
+    };
+    // Rendered once per cached verification (see `Verification::rendered`).
+    let body = match v.rendered.get() {
+        Some(body) => body.clone(),
+        None => {
+            let json = serde_json::to_vec(&VerificationDto::from(&*v))
+                .map_err(|e| ApiError::from(seal_app::AppError::Internal(e.to_string())))?;
+            v.rendered.get_or_init(|| json.into()).clone()
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -378,4 +390,82 @@ pub async fn set_verification_settings(
         .set_verify_thumbnail(&principal, body.thumbnail, &context)
         .await?;
     Ok(Json(body))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct MarkQuery {
+    /// `svg` (default), `png` or `pdf`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Dots per inch of a PNG (default 600).
+    #[serde(default)]
+    pub dpi: Option<u32>,
+    /// `url` (default: the short URL, QR version ≤ 4, 20 mm) or `offline` (the signed
+    /// token, QR version ≤ 10, 26 mm).
+    #[serde(default)]
+    pub form: Option<String>,
+    /// Also draw the numeric code as a Code 128 barcode.
+    #[serde(default)]
+    pub barcode: Option<bool>,
+}
+
+/// A stamp's printable mark at true size: the seal, its QR code and numeric code (and
+/// barcode), as SVG, PNG or PDF — for whoever may see the stamp's application.
+#[utoipa::path(get, path = "/api/v1/stamps/{id}/mark", tag = "proofs", params(("id" = String, Path), MarkQuery),
+    responses((status = 200, content_type = "image/svg+xml"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn stamp_mark(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<MarkQuery>,
+) -> Result<Response, ApiError> {
+    use seal_app::marks::MarkFormat;
+    use seal_app::marks::QrForm;
+    let id = parse_path_id(&id, StampId::parse)?;
+    let invalid = |field: &str, en: &str, zh: &str| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("invalid.{field}"),
+            zh.to_owned(),
+            en.to_owned(),
+        )
+        .with_field(field.to_owned())
+    };
+    let format = match query.format.as_deref().unwrap_or("svg") {
+        "svg" => MarkFormat::Svg,
+        "png" => MarkFormat::Png {
+            dpi: query.dpi.unwrap_or(600),
+        },
+        "pdf" => MarkFormat::Pdf,
+        _ => {
+            return Err(invalid(
+                "format",
+                "The format must be svg, png or pdf.",
+                "格式须为 svg、png 或 pdf。",
+            ));
+        }
+    };
+    let form = match query.form.as_deref().unwrap_or("url") {
+        "url" => QrForm::ShortUrl,
+        "offline" => QrForm::Offline,
+        _ => {
+            return Err(invalid(
+                "form",
+                "The form must be url or offline.",
+                "二维码形式须为 url 或 offline。",
+            ));
+        }
+    };
+    let bytes = state
+        .app
+        .stamp_mark(&principal, id, form, query.barcode.unwrap_or(false), format)
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.media_type()),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        bytes,
+    )
+        .into_response())
 }

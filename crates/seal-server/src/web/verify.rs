@@ -193,6 +193,14 @@ fn image_error(error: AppError) -> Response {
     }
 }
 
+/// The short URL of a QR code is upper-case (so the whole text fits the QR code's
+/// alphanumeric mode): `/V/{code}` leads to `/v/{code}`.
+#[utoipa::path(get, path = "/V/{code}", tag = "web", params(("code" = String, Path)), responses((status = 308, description = "To /v/{code}")))]
+pub async fn verify_upper(Path(code): Path<String>) -> Response {
+    axum::response::Redirect::permanent(&format!("/v/{}", urlencoding::encode(&code)))
+        .into_response()
+}
+
 /// The stamp's seal at true size (SVG).
 #[utoipa::path(get, path = "/v/{code}/seal.svg", tag = "web", params(("code" = String, Path)), responses((status = 200, content_type = "image/svg+xml")))]
 pub async fn verify_seal(

@@ -377,7 +377,7 @@ pub(crate) fn results(answer: &Answer) -> Vec<(u64, String)> {
 }
 
 /// Raw bytes of a GET (the harness reads bodies as text).
-async fn bytes_of(
+pub(crate) async fn bytes_of(
     client: &Client,
     path: &str,
 ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
@@ -2745,6 +2745,18 @@ async fn scan_story(server: TestServer) {
     assert_eq!(recorded[0]["id"], job["job_id"]);
     assert_eq!(recorded[0]["kind"], "print");
     assert_eq!(recorded[0]["has_photo"], true);
+    // The job prints the seal with this stamp's QR code and numeric code.
+    assert_eq!(job["code"], recorded[0]["code"]);
+    assert_eq!(job["numeric_code"], recorded[0]["numeric_code"]);
+    let mark = text(&job["mark_svg"]);
+    assert!(
+        mark.trim_start().starts_with("<svg") && mark.contains("mm\""),
+        "{mark}"
+    );
+    assert!(
+        mark.len() > text(&job["seal_svg"]).len(),
+        "the mark adds the QR code"
+    );
     let (status, _, scanned) = bytes_of(
         &o.employee,
         &format!(

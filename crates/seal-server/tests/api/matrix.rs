@@ -1080,6 +1080,14 @@ fn device_api_expectations() -> Vec<Expectation> {
             Target::None,
             None,
         ),
+        e(Method::GET, "/V/{code}", Public, Target::None, None),
+        e(
+            Method::GET,
+            "/api/v1/stamps/{id}/mark",
+            Roles(APPLICATION_READERS),
+            Target::Stamp,
+            None,
+        ),
         e(
             Method::GET,
             "/v/{code}/thumbnail.jpg",

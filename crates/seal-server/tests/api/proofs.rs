@@ -18,7 +18,8 @@ use sha2::{Digest, Sha256};
 
 use crate::common::{Answer, TestServer};
 use crate::devices::{
-    active_device, approved, bind, check, check_error, granted, org, photo, seal, stamps, text,
+    active_device, approved, bind, bytes_of, check, check_error, granted, org, photo, seal, stamps,
+    text,
 };
 use crate::on_both_engines;
 
@@ -114,6 +115,32 @@ fn all_passed(v: &Value) {
             "inclusion"
         ]
     );
+}
+
+/// The QR code's text in a PNG, as zbarimg (Debian's zbar-tools, not our decoder) reads it.
+fn zbar_qr(png: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mark.png");
+    std::fs::write(&path, png).expect("write");
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q", "-Sdisable", "-Sqrcode.enable"])
+        .arg(&path)
+        .output()
+        .expect("zbarimg (Debian zbar-tools) is needed: run `cargo xtask setup`");
+    assert!(out.status.success(), "zbarimg found no QR code: {out:?}");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim_end_matches('\n')
+        .to_owned()
+}
+
+/// Another organisation's admin asks for the mark.
+async fn other_org_mark(server: &TestServer, stamp: &str) -> Answer {
+    let other = org(server, "intruder").await;
+    other
+        .admin
+        .get(&format!("/api/v1/stamps/{stamp}/mark"))
+        .await
 }
 
 async fn verify(server: &TestServer, code: &str) -> Answer {
@@ -227,6 +254,66 @@ async fn verification_story(server: TestServer) {
         "invalid.stamp_code",
     );
 
+    // The stamp's printable mark: its QR code, read by zbarimg at 300 dpi, leads to the
+    // verification page; the offline form carries the signed token.
+    let stamp_id = text(&first["id"]);
+    let mark = bytes_of(
+        &o.employee,
+        &format!("/api/v1/stamps/{stamp_id}/mark?format=png&dpi=300"),
+    )
+    .await;
+    assert_eq!(mark.0, StatusCode::OK);
+    let mark = (mark.0, mark.2);
+    let url = zbar_qr(&mark.1);
+    assert!(
+        url.starts_with("HTTP://127.0.0.1:") || url.starts_with("HTTP://LOCALHOST"),
+        "{url}"
+    );
+    assert!(url.ends_with(&format!("/V/{code}")), "{url}");
+    let moved = server
+        .client()
+        .get(&url[url.find("/V/").unwrap_or(0)..])
+        .await;
+    check(&moved, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(moved.headers["location"], format!("/v/{code}").as_str());
+    let page = server.client().get(&format!("/v/{code}")).await;
+    check(&page, StatusCode::OK);
+    assert!(page.text.contains("id=\"verdict-genuine\""));
+    let offline = bytes_of(
+        &o.employee,
+        &format!("/api/v1/stamps/{stamp_id}/mark?format=png&dpi=300&form=offline&barcode=true"),
+    )
+    .await;
+    assert_eq!(offline.0, StatusCode::OK);
+    let offline = (offline.0, offline.2);
+    let offline_text = zbar_qr(&offline.1);
+    match seal_proof::qr_payload::QrPayload::parse(&offline_text) {
+        Ok(seal_proof::qr_payload::QrPayload::Token(bytes)) => {
+            assert_eq!(URL_SAFE_NO_PAD.encode(&bytes), text(&v["token"]));
+        }
+        other => panic!("not a token: {other:?}"),
+    }
+    let pdf = bytes_of(
+        &o.employee,
+        &format!("/api/v1/stamps/{stamp_id}/mark?format=pdf"),
+    )
+    .await;
+    assert_eq!(pdf.0, StatusCode::OK);
+    assert!(pdf.2.starts_with(b"%PDF"));
+    let svg = bytes_of(&o.employee, &format!("/api/v1/stamps/{stamp_id}/mark")).await;
+    assert!(String::from_utf8_lossy(&svg.2).contains("<svg"));
+    check_error(
+        &o.employee
+            .get(&format!("/api/v1/stamps/{stamp_id}/mark?format=png&dpi=5"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid.dpi",
+    );
+    check(
+        &other_org_mark(&server, &stamp_id).await,
+        StatusCode::NOT_FOUND,
+    );
+
     // A press beyond its grant is disputed from the start, and says so.
     let answer = verify(&server, &text(&beyond["code"])).await;
     check(&answer, StatusCode::OK);
@@ -236,7 +323,6 @@ async fn verification_story(server: TestServer) {
     assert_eq!(statuses[0].status, StampStatus::Disputed);
 
     // Revocation is the organisation's, a new entry in the log; a revoked stamp stays so.
-    let stamp_id = text(&first["id"]);
     let path = format!("/api/v1/stamps/{stamp_id}/status");
     let refused = o
         .employee
