@@ -40,6 +40,8 @@ pub const VERIFY_PER_MINUTE: u32 = 120;
 /// Per-address limit of public verification requests (GCRA, in memory).
 pub struct VerifyLimiter {
     per_address: DefaultKeyedRateLimiter<String>,
+    /// Requests seen, to prune forgotten addresses now and then (not on every request).
+    seen: std::sync::atomic::AtomicU64,
 }
 
 impl VerifyLimiter {
@@ -47,6 +49,7 @@ impl VerifyLimiter {
         let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         Self {
             per_address: RateLimiter::keyed(Quota::per_minute(n)),
+            seen: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -60,7 +63,8 @@ impl VerifyLimiter {
                 let wait: Duration = not_until.wait_time_from(clock.now());
                 wait.as_secs().max(1)
             });
-        if self.per_address.len() > 100_000 {
+        let seen = self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if seen % 4096 == 0 && self.per_address.len() > 100_000 {
             self.per_address.retain_recent();
         }
         result
