@@ -64,7 +64,7 @@ impl VerifyLimiter {
                 wait.as_secs().max(1)
             });
         let seen = self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if seen % 4096 == 0 && self.per_address.len() > 100_000 {
+        if seen.is_multiple_of(4096) && self.per_address.len() > 100_000 {
             self.per_address.retain_recent();
         }
         result
