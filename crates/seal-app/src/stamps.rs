@@ -340,7 +340,7 @@ impl App {
         let mut seen = tx.known_stamp_seqs(&ranges).await?;
         let mut live: HashMap<GrantId, (GrantRecord, ApplicationRecord)> = HashMap::new();
         // The approved document of each application (its first), for the stamps' records.
-        let mut documents: HashMap<ApplicationId, Option<String>> = HashMap::new();
+        let mut documents: HashMap<ApplicationId, String> = HashMap::new();
         let mut signers = crate::proofs::OrgSigners::default();
         let mut stamp_events = Vec::new();
         for (org, ids) in &mut grant_ids {
@@ -360,12 +360,7 @@ impl App {
                     live.insert(grant.id, (grant, application.clone()));
                 }
             }
-            for id in application_ids {
-                if let std::collections::hash_map::Entry::Vacant(slot) = documents.entry(id) {
-                    let first = tx.documents(*org, id).await?.into_iter().next();
-                    slot.insert(first.map(|d| d.sha256));
-                }
-            }
+            documents.extend(tx.first_document_digests(*org, &application_ids).await?);
         }
 
         let mut stamps = Vec::new();
@@ -438,7 +433,7 @@ impl App {
                     beyond_grant: !usable,
                     document_sha256: current
                         .as_ref()
-                        .and_then(|(_, a)| documents.get(&a.id).cloned().flatten()),
+                        .and_then(|(_, a)| documents.get(&a.id).cloned()),
                     page: None,
                     token: None,
                 };

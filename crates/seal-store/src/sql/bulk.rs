@@ -243,6 +243,33 @@ impl Tx {
         Ok(())
     }
 
+    /// The SHA-256 of each application's first document (the approved one a stamp is
+    /// made for), one statement per chunk of applications.
+    pub async fn first_document_digests(
+        &mut self,
+        org: OrgId,
+        applications: &[ApplicationId],
+    ) -> Result<std::collections::HashMap<ApplicationId, String>, StoreError> {
+        let mut first = std::collections::HashMap::new();
+        for chunk in applications.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT application_id, sha256 FROM application_documents \
+                 WHERE org_id = $1 AND application_id IN ({}) ORDER BY position DESC, id DESC",
+                list(chunk.len(), 2)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org.to_string());
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            // Rows come last-first, so the first document of each is inserted last.
+            for row in query.fetch_all(self.conn()).await? {
+                let id: String = row.try_get("application_id")?;
+                first.insert(parse_id(&id, ApplicationId::parse)?, row.try_get("sha256")?);
+            }
+        }
+        Ok(first)
+    }
+
     /// Appends audit events in order.
     pub async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
         for e in events {
