@@ -281,7 +281,7 @@ impl StampMarker {
     /// prints at true size.
     pub fn png(&self, spec: &StampMarkSpec, dpi: u32) -> Result<Vec<u8>, StampMarkError> {
         let pixmap = self.pixmap(spec, dpi)?;
-        encode_png(&pixmap, dpi)
+        Ok(crate::seal_image::encode_png(&pixmap, dpi)?)
     }
 
     /// The mark's pixels at `dpi` on a transparent background: width, height and
@@ -292,7 +292,11 @@ impl StampMarker {
         dpi: u32,
     ) -> Result<(u32, u32, Vec<u8>), StampMarkError> {
         let pixmap = self.pixmap(spec, dpi)?;
-        Ok((pixmap.width(), pixmap.height(), straight_rgba(&pixmap)))
+        Ok((
+            pixmap.width(),
+            pixmap.height(),
+            crate::seal_image::straight_rgba(&pixmap),
+        ))
     }
 
     /// The mark as a one-page PDF whose page (media box) is exactly the mark's size,
@@ -319,7 +323,8 @@ impl StampMarker {
             indent: usvg::Indent::None,
             ..usvg::WriteOptions::default()
         });
-        let svg = with_mm_root(&written, plan.layout.width_mm, plan.layout.height_mm)?;
+        let svg =
+            crate::seal_image::with_mm_root(&written, plan.layout.width_mm, plan.layout.height_mm)?;
         Ok((svg, plan.layout))
     }
 
@@ -584,52 +589,6 @@ fn svg_content(svg: &str) -> Result<&str, StampMarkError> {
     Ok(&svg[open_end..close])
 }
 
-/// Replaces the root element usvg writes (sizes in user units) with one that gives the
-/// size and the `viewBox` in millimetres.
-fn with_mm_root(written: &str, width: f32, height: f32) -> Result<String, StampMarkError> {
-    let content = svg_content(written)?;
-    let start = written.find("<svg").unwrap_or(0);
-    let xlink = if written[start..].contains("xlink:") {
-        r#" xmlns:xlink="http://www.w3.org/1999/xlink""#
-    } else {
-        ""
-    };
-    Ok(format!(
-        r#"{}<svg xmlns="http://www.w3.org/2000/svg"{xlink} width="{width}mm" height="{height}mm" viewBox="0 0 {width} {height}">{content}</svg>"#,
-        &written[..start]
-    ))
-}
-
-/// Not-premultiplied RGBA bytes of a pixmap.
-fn straight_rgba(pixmap: &tiny_skia::Pixmap) -> Vec<u8> {
-    let mut rgba = Vec::with_capacity(pixmap.data().len());
-    for pixel in pixmap.pixels() {
-        let c = pixel.demultiply();
-        rgba.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
-    }
-    rgba
-}
-
-fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: u32) -> Result<Vec<u8>, StampMarkError> {
-    let rgba = straight_rgba(pixmap);
-    let mut out = Vec::with_capacity(rgba.len() / 8);
-    let failed = |error: png::EncodingError| StampMarkError::Render(error.to_string());
-    let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fast);
-    let per_metre = (f64::from(dpi) / 0.0254).round() as u32;
-    encoder.set_pixel_dims(Some(png::PixelDimensions {
-        xppu: per_metre,
-        yppu: per_metre,
-        unit: png::Unit::Meter,
-    }));
-    let mut writer = encoder.write_header().map_err(failed)?;
-    writer.write_image_data(&rgba).map_err(failed)?;
-    writer.finish().map_err(failed)?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,7 +608,7 @@ mod tests {
         let svg = r#"<?xml version="1.0"?><svg a="1"><g/></svg>"#;
         assert_eq!(svg_content(svg).ok(), Some("<g/>"));
         assert!(svg_content("<g/>").is_err());
-        let rooted = with_mm_root(svg, 10.0, 5.5).unwrap_or_default();
+        let rooted = crate::seal_image::with_mm_root(svg, 10.0, 5.5).unwrap_or_default();
         assert!(rooted.contains(r#"width="10mm" height="5.5mm" viewBox="0 0 10 5.5""#));
         assert!(rooted.ends_with("<g/></svg>"));
     }

@@ -425,7 +425,11 @@ fn pixels(mm: f32, scale: f32) -> u32 {
 
 /// Replaces the root element usvg writes (sizes in user units, no `viewBox`) with one
 /// that gives the size in millimetres and a `viewBox` in millimetres.
-fn with_mm_root(written: &str, width: f32, height: f32) -> Result<String, SealImageError> {
+pub(crate) fn with_mm_root(
+    written: &str,
+    width: f32,
+    height: f32,
+) -> Result<String, SealImageError> {
     let start = written
         .find("<svg")
         .ok_or_else(|| SealImageError::Render("the SVG writer wrote no <svg> element".into()))?;
@@ -450,7 +454,7 @@ fn with_mm_root(written: &str, width: f32, height: f32) -> Result<String, SealIm
 }
 
 /// Not-premultiplied RGBA bytes of a pixmap.
-fn straight_rgba(pixmap: &tiny_skia::Pixmap) -> Vec<u8> {
+pub(crate) fn straight_rgba(pixmap: &tiny_skia::Pixmap) -> Vec<u8> {
     let mut rgba = Vec::with_capacity(pixmap.data().len());
     for pixel in pixmap.pixels() {
         let c = pixel.demultiply();
@@ -459,7 +463,9 @@ fn straight_rgba(pixmap: &tiny_skia::Pixmap) -> Vec<u8> {
     rgba
 }
 
-fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: u32) -> Result<Vec<u8>, SealImageError> {
+/// A pixmap as an RGBA PNG with its resolution recorded (`pHYs`), so that it prints at
+/// true size.
+pub(crate) fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: u32) -> Result<Vec<u8>, SealImageError> {
     let rgba = straight_rgba(pixmap);
     let mut out = Vec::with_capacity(rgba.len() / 8);
     let failed = |error: png::EncodingError| SealImageError::Render(error.to_string());
