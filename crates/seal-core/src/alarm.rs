@@ -24,6 +24,8 @@ pub enum AlarmKind {
     LowBattery,
     /// The page on site is not the approved page.
     ContentMismatch,
+    /// A seal pressed or printed on an empty or nearly empty page.
+    BlankPage,
 }
 
 keyed_enum!(AlarmKind {
@@ -36,6 +38,7 @@ keyed_enum!(AlarmKind {
     Offline => "offline",
     LowBattery => "low_battery",
     ContentMismatch => "content_mismatch",
+    BlankPage => "blank_page",
 });
 
 /// How urgent an alarm is.
@@ -58,9 +61,10 @@ impl AlarmKind {
     /// The severity an alarm of this kind is raised with.
     pub const fn severity(self) -> Severity {
         match self {
-            AlarmKind::Tamper | AlarmKind::UsesExceeded | AlarmKind::ContentMismatch => {
-                Severity::Critical
-            }
+            AlarmKind::Tamper
+            | AlarmKind::UsesExceeded
+            | AlarmKind::ContentMismatch
+            | AlarmKind::BlankPage => Severity::Critical,
             AlarmKind::Lifted | AlarmKind::Geofence => Severity::High,
             AlarmKind::PressTooLong | AlarmKind::UnlockRefused | AlarmKind::Offline => {
                 Severity::Medium
@@ -146,6 +150,16 @@ mod tests {
             let _ = kind.severity();
         }
         assert_eq!(AlarmKind::Tamper.severity(), Severity::Critical);
+        assert_eq!(AlarmKind::parse("blank_page"), Some(AlarmKind::BlankPage));
+        assert_eq!(
+            AlarmKind::BlankPage.severity(),
+            AlarmKind::ContentMismatch.severity()
+        );
+        assert_eq!(
+            AlarmKind::ALL.len(),
+            10,
+            "a new kind needs its labels and docs"
+        );
         assert!(Severity::Critical > Severity::Low);
     }
 }

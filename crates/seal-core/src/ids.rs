@@ -117,6 +117,10 @@ uuid_id!(
     /// One change of a stamp's status (revoked, disputed, valid again).
     StampEventId
 );
+uuid_id!(
+    /// One comparison of a captured page with the approved document.
+    ComparisonId
+);
 
 #[cfg(test)]
 mod tests {

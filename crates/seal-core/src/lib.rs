@@ -1,6 +1,7 @@
 //! Sealkeeper domain types and rules: identifiers, organisations, people, departments,
 //! roles and permissions, separation-of-duties rules, audit events, seals, seal-use
-//! applications with their lifecycle, approval flows and grants, devices and alarms.
+//! applications with their lifecycle, approval flows and grants, devices and alarms,
+//! stamps as evidence, and document comparison verdicts and thresholds.
 //!
 //! This crate does no I/O, has no async, no serde and no clock: time comes in as a
 //! [`time::Timestamp`] parameter and randomness as bytes chosen by the caller. Every
@@ -11,6 +12,7 @@ pub mod alarm;
 pub mod application;
 pub mod audit;
 mod canonical;
+pub mod comparison;
 pub mod department;
 pub mod device;
 pub mod flow;

@@ -1,7 +1,9 @@
 //! Stamps as evidence: the kinds of stamp, their status (valid, revoked, disputed) and
 //! the allowed changes, the typed numeric code (数列密押) with its Damm check digit, and
 //! the canonical bytes of the two log entries a stamp produces — the stamp record's
-//! public facts, and each change of its status — that the tamper-evident log hashes.
+//! public facts, and each change of its status — that the tamper-evident log hashes,
+//! and [`EntryKind`], which tells every kind of log entry apart by its magic (the
+//! comparison entry is described in [`crate::comparison`]).
 //!
 //! Stamp entry (version 1): magic `SKST`, version byte `1`, then length-prefixed fields
 //! (4-byte big-endian length and bytes) in this order: stamp id (16), organisation id
@@ -19,6 +21,7 @@ use std::fmt;
 
 use crate::audit::DecodeError;
 use crate::canonical::{Reader, put};
+use crate::comparison::COMPARISON_MAGIC;
 use crate::ids::{OrgId, SealId, StampId};
 use crate::time::Timestamp;
 
@@ -344,6 +347,8 @@ pub enum EntryKind {
     Audit,
     Stamp,
     StampStatus,
+    /// A stored document comparison ([`crate::comparison::ComparisonEntry`]).
+    Comparison,
 }
 
 impl EntryKind {
@@ -352,6 +357,7 @@ impl EntryKind {
             m if m == AUDIT_MAGIC => Some(EntryKind::Audit),
             m if m == STAMP_MAGIC => Some(EntryKind::Stamp),
             m if m == STATUS_MAGIC => Some(EntryKind::StampStatus),
+            m if m == COMPARISON_MAGIC => Some(EntryKind::Comparison),
             _ => None,
         }
     }
@@ -361,8 +367,21 @@ impl EntryKind {
             EntryKind::Audit => "audit",
             EntryKind::Stamp => "stamp",
             EntryKind::StampStatus => "stamp_status",
+            EntryKind::Comparison => "comparison",
         }
     }
+
+    /// Reads a stored key back.
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.key() == key)
+    }
+
+    pub const ALL: [EntryKind; 4] = [
+        EntryKind::Audit,
+        EntryKind::Stamp,
+        EntryKind::StampStatus,
+        EntryKind::Comparison,
+    ];
 }
 
 #[cfg(test)]
@@ -511,5 +530,9 @@ mod tests {
             Some(EntryKind::Audit)
         );
         assert_eq!(EntryKind::of(b"XX"), None);
+        for kind in EntryKind::ALL {
+            assert_eq!(EntryKind::parse(kind.key()), Some(kind));
+        }
+        assert_eq!(EntryKind::parse("nope"), None);
     }
 }

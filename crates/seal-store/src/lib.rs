@@ -24,6 +24,10 @@ pub use records::{
 pub use sql::applications::{
     ApplicationFilter, ApplicationRecord, DecisionRecord, DocumentRecord, GrantRecord,
 };
+pub use sql::comparisons::{
+    ComparisonCursor, ComparisonRecord, ComparisonThresholdsRecord, PendingPressPhoto,
+    comparison_subject,
+};
 pub use sql::devices::{
     AlarmFilter, AlarmRecord, CommandRecord, DeviceRecord, EnrolmentTokenRecord, Fix, OrgKeyRecord,
     StampKind, StampRecord, Telemetry, UnlockAttemptRecord,

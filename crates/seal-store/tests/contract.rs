@@ -15,6 +15,7 @@ mod contract {
     pub mod stories {
         pub mod access;
         pub mod audit;
+        pub mod comparisons;
         pub mod devices;
         pub mod directory;
         pub mod log;
@@ -94,4 +95,10 @@ contract_stories! {
     log::stamps_and_status_changes_are_logged_and_found,
     log::log_tables_refuse_changes_in_place,
     log::concurrent_appenders_keep_the_log_dense,
+    comparisons::comparisons_round_trip_are_logged_and_stay_in_their_organisation,
+    comparisons::a_stamp_has_at_most_one_comparison,
+    comparisons::comparisons_refuse_changes_in_place,
+    comparisons::the_auditors_list_filters_and_pages,
+    comparisons::pending_press_photos_wait_for_their_comparison,
+    comparisons::thresholds_default_are_set_and_read_back,
 }

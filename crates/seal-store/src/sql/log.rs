@@ -1,6 +1,6 @@
 //! The tamper-evident log's storage. A transaction queues the entries that record its
-//! changes ([`Tx::log`]; audit events, stamps and stamp status changes queue theirs
-//! themselves) and [`Tx::commit`] appends them just before COMMIT: it locks the log's
+//! changes ([`Tx::log`]; audit events, stamps, stamp status changes and comparisons queue
+//! theirs themselves) and [`Tx::commit`] appends them just before COMMIT: it locks the log's
 //! head (the last lock any transaction takes, so it cannot deadlock with organisation
 //! locks), hashes the entries as RFC 6962 leaves, stores each entry with its leaf hash
 //! and each larger perfect subtree the appends completed, and moves the head. The change and the
@@ -77,10 +77,7 @@ impl std::fmt::Debug for LogKeyRecord {
 }
 
 fn kind_parse(key: &str) -> Result<EntryKind, StoreError> {
-    [EntryKind::Audit, EntryKind::Stamp, EntryKind::StampStatus]
-        .into_iter()
-        .find(|k| k.key() == key)
-        .ok_or_else(|| StoreError::Corrupt(format!("log entry kind {key:?}")))
+    EntryKind::parse(key).ok_or_else(|| StoreError::Corrupt(format!("log entry kind {key:?}")))
 }
 
 fn hash_from(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
@@ -485,6 +482,8 @@ impl Tx {
             Evidence::Stamp => "UPDATE stamps SET press_ms = press_ms + 1",
             Evidence::StampDeleted => "DELETE FROM stamps",
             Evidence::StampEvent => "UPDATE stamp_events SET note = 'tampered'",
+            Evidence::Comparison => "UPDATE comparisons SET verdict = 'match'",
+            Evidence::ComparisonDeleted => "DELETE FROM comparisons",
         };
         sqlx::query(statement).execute(self.conn()).await?;
         Ok(())
@@ -501,6 +500,8 @@ pub enum Evidence {
     Stamp,
     StampDeleted,
     StampEvent,
+    Comparison,
+    ComparisonDeleted,
 }
 
 #[cfg(test)]

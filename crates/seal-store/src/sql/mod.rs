@@ -21,6 +21,7 @@ use crate::{Backend, Store, StoreError};
 
 pub(crate) mod applications;
 pub(crate) mod bulk;
+pub(crate) mod comparisons;
 pub(crate) mod devices;
 pub(crate) mod log;
 pub(crate) mod seals;
