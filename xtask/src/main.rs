@@ -6,6 +6,7 @@
 
 mod bench;
 mod demo;
+mod ocr_models;
 mod setup;
 mod task;
 mod test;

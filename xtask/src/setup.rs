@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use crate::ocr_models;
 use crate::task::{self, Error, Result};
 
 pub const HELP: &str = "\
@@ -15,6 +16,12 @@ Checks, and installs when missing:
   - cargo-nextest (`cargo install cargo-nextest --locked`)
   - the Debian packages the suite needs (`apt-get install`, when running as root;
     otherwise the exact command to run is printed)
+  - the OCR files: the PP-OCRv4 models of rapidocr_onnxruntime 1.4.4 and the ONNX
+    Runtime 1.32.0 library, fetched as PyPI wheels with `python3 -m pip download`,
+    checked by SHA-256 and extracted into $SEALKEEPER_OCR_DIR, else
+    $XDG_DATA_HOME/sealkeeper/ocr, else ~/.local/share/sealkeeper/ocr (wheels are
+    kept in ~/.cache/sealkeeper/wheels). Off x86_64 Linux, pip picks the onnxruntime
+    wheel for the machine; accept it with SEALKEEPER_ONNXRUNTIME_WHEEL_SHA256=<its hash>
 Running it again when everything is there changes nothing.
 ";
 
@@ -61,6 +68,7 @@ pub fn run(args: &[String]) -> Result {
     nextest()?;
     ensure_apt_packages(APT_PACKAGES)?;
     python_packages()?;
+    ocr_models::install()?;
     println!("setup: everything the suite needs is installed");
     Ok(())
 }

@@ -324,7 +324,7 @@ fn render_first_page(bytes: &[u8]) -> Option<(Vec<u8>, f32, f32)> {
 /// hayro's settings with a fallback for CJK text in fonts that the PDF names but does
 /// not embed (STSong-Light, as many Chinese business systems write): a CJK font from the
 /// system, else hayro's built-in standard fonts, which have no CJK glyphs.
-fn interpreter_settings() -> hayro::hayro_interpret::InterpreterSettings {
+pub(crate) fn interpreter_settings() -> hayro::hayro_interpret::InterpreterSettings {
     use hayro::hayro_interpret::InterpreterSettings;
     use hayro::hayro_interpret::font::FontQuery;
     use hayro::hayro_interpret::hayro_cmap::CidFamily;

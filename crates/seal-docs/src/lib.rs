@@ -8,7 +8,11 @@
 //! these functions on a blocking thread.
 
 pub mod barcode;
+pub mod capture;
+pub mod compare;
 pub mod document;
+pub mod ocr;
+pub mod page;
 pub mod qr;
 pub mod qr_decode;
 pub mod seal_image;

@@ -2,6 +2,7 @@
 //! that reproduces them, for docs/benchmarks.md.
 
 mod applications;
+mod compare;
 mod devices;
 mod foundation;
 mod log;
@@ -32,6 +33,11 @@ const BENCHMARKS: &[Benchmark] = &[
         name: "applications",
         about: "applications filed per second through the API with a 1 MB PDF (create, upload, submit) vs GET /healthz",
         run: applications::run,
+    },
+    Benchmark {
+        name: "compare",
+        about: "document comparison over a labelled corpus of 320 pairs: recall, false alarms, uncertain rate, time per page, peak memory",
+        run: compare::run,
     },
     Benchmark {
         name: "devices",

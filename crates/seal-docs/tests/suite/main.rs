@@ -5,7 +5,9 @@
 // Helpers shared by the tests fail loudly, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod capture;
 mod document;
 mod golden;
+mod ocr;
 mod seal_image;
 mod stamp_marks;

@@ -6,7 +6,7 @@
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{GrayImage, Luma, Rgb};
-use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp};
+use imageproc::geometric_transformations::{Interpolation, Projection, warp};
 use seal_docs::{QrForm, SealShape, SealSpec, StampMarkSpec, StampMarker};
 
 /// The grey-brown of the desk around the page in a photo.
@@ -426,9 +426,9 @@ fn photo(marker: &StampMarker, recipe: &Recipe, form: QrForm, seed: u64) -> Resu
             * Projection::translate(-cx, -cy);
         image = warp(
             &image,
-            fit * turn * slant,
+            &(fit * turn * slant),
             Interpolation::Bilinear,
-            Border::Constant(Luma([luma(DESK)])),
+            Luma([luma(DESK)]),
         );
     }
     if recipe.blur_sigma > 0.0 {

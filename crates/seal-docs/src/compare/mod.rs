@@ -1,0 +1,656 @@
+//! Is the page on site the approved page? The comparison engine: approved documents are
+//! analysed once ([`Engine::approve`]); each capture (a phone photo or a scan) is
+//! cleaned ([`crate::capture`]), read by OCR, matched to the approved page it shows,
+//! aligned character by character with it, and every difference that matters (a digit,
+//! a name, a clause, a line, another page, a blank page) is reported with its boxes on
+//! both pages and drawn on a side-by-side image. Pages with little text are also
+//! compared by their ink.
+//!
+//! The decision is `match`, `mismatch` or `uncertain` (too noisy to tell: ask a person);
+//! [`Thresholds`] tune it per organisation.
+
+pub mod approved;
+pub mod text;
+pub mod visual;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use image::{GrayImage, RgbImage};
+
+pub use approved::{ApprovedDocument, ApprovedLimits, ApprovedPage, TextSource};
+use text::{Alignment, PageText, Weighing, Weight, align};
+use visual::{Affine, Mark, fit_affine, ink_differences, side_by_side, warp_into};
+
+use crate::capture::{self, CaptureError, CaptureOptions};
+use crate::page::{PixelBox, Point, ReadError, TextReader};
+
+/// Why a comparison could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// The bytes are not an image or PDF we can read.
+    #[error("unreadable document: {0}")]
+    Unreadable(String),
+    /// The image is larger than allowed.
+    #[error("the image has {pixels} pixels, more than the {limit} allowed")]
+    TooLarge { pixels: u64, limit: u64 },
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("preparing the capture failed: {0}")]
+    Capture(#[from] CaptureError),
+    /// Nothing to compare with.
+    #[error("no approved page to compare with")]
+    NothingApproved,
+}
+
+/// The decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    Match,
+    Mismatch,
+    /// Too unsure to say: a person should look.
+    Uncertain,
+}
+
+impl Verdict {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Match => "match",
+            Verdict::Mismatch => "mismatch",
+            Verdict::Uncertain => "uncertain",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        match s {
+            "match" => Some(Verdict::Match),
+            "mismatch" => Some(Verdict::Mismatch),
+            "uncertain" => Some(Verdict::Uncertain),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DifferenceKind {
+    /// Text on both pages, not the same.
+    Changed,
+    /// Text on the approved page, not on the capture.
+    Deleted,
+    /// Text on the capture, not on the approved page.
+    Inserted,
+    /// The capture shows no approved page.
+    OtherPage,
+    /// The capture is an empty or nearly empty page.
+    Blank,
+    /// Ink differs where there is little or no text (tables, signatures, drawings).
+    Visual,
+}
+
+impl DifferenceKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DifferenceKind::Changed => "changed",
+            DifferenceKind::Deleted => "deleted",
+            DifferenceKind::Inserted => "inserted",
+            DifferenceKind::OtherPage => "other_page",
+            DifferenceKind::Blank => "blank",
+            DifferenceKind::Visual => "visual",
+        }
+    }
+}
+
+/// One difference, with where it is on each page (pixels of the approved page's image
+/// and of the prepared capture).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Difference {
+    pub kind: DifferenceKind,
+    /// Whether it changes what the page says (else: perhaps a misreading).
+    pub material: bool,
+    pub approved_text: String,
+    pub captured_text: String,
+    pub approved_boxes: Vec<PixelBox>,
+    pub captured_boxes: Vec<PixelBox>,
+    /// Why it was weighed so.
+    pub reason: &'static str,
+}
+
+/// The tuning of decisions (per organisation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    /// Text similarity under which the capture is another page.
+    pub other_page_below: f32,
+    /// Text similarity under which, with no material difference, the answer is uncertain.
+    pub match_at_least: f32,
+    /// Differences that might be misreadings, per 100 characters, above which the
+    /// answer is uncertain.
+    pub minor_per_100: f32,
+    /// A capture with fewer characters than this (and an approved page with many
+    /// more) is a blank page.
+    pub blank_chars_below: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            other_page_below: 0.5,
+            match_at_least: 0.85,
+            minor_per_100: 3.0,
+            blank_chars_below: 12,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Whether the values make sense together.
+    pub fn validate(&self) -> Result<(), String> {
+        let unit = |v: f32| (0.0..=1.0).contains(&v);
+        if !unit(self.other_page_below) || !unit(self.match_at_least) {
+            return Err("similarities are between 0 and 1".into());
+        }
+        if self.other_page_below > self.match_at_least {
+            return Err("the other-page similarity must not exceed the match similarity".into());
+        }
+        if !(0.0..=100.0).contains(&self.minor_per_100) {
+            return Err("misreadings per 100 characters are between 0 and 100".into());
+        }
+        if self.blank_chars_below > 10_000 {
+            return Err("the blank-page character count is at most 10000".into());
+        }
+        Ok(())
+    }
+}
+
+/// Time spent, for the record and the benchmark.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timings {
+    pub prepare: Duration,
+    pub read: Duration,
+    pub compare: Duration,
+}
+
+/// What a comparison found.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Text similarity with the best approved page, 0.0 to 1.0.
+    pub score: f32,
+    /// The capture is an empty or nearly empty page.
+    pub blank: bool,
+    /// The approved document and page the capture was matched to (indexes into the
+    /// documents given and their pages); `None` when it shows none of them.
+    pub document: Option<usize>,
+    pub page: Option<usize>,
+    pub source: Option<TextSource>,
+    pub differences: Vec<Difference>,
+    /// Significant characters read on the capture.
+    pub captured_chars: usize,
+    pub ink_ratio: f32,
+    pub red_ratio: f32,
+    /// The approved page and the capture side by side, differences boxed (PNG).
+    pub diff_png: Vec<u8>,
+    pub timings: Timings,
+}
+
+/// Options of the engine.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    pub capture: CaptureOptions,
+    pub approved: ApprovedLimits,
+    pub weighing: Weighing,
+    /// Pixels of a decoded capture, at most.
+    pub max_capture_pixels: u64,
+    /// The longest a character alignment may take.
+    pub align_deadline: Duration,
+    /// Height of the side-by-side image.
+    pub diff_height: u32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            capture: CaptureOptions::default(),
+            approved: ApprovedLimits::default(),
+            weighing: Weighing::default(),
+            max_capture_pixels: 50_000_000,
+            align_deadline: Duration::from_millis(250),
+            diff_height: 1000,
+        }
+    }
+}
+
+/// The comparison engine: a text reader (the OCR engine) and the options. Cheap to
+/// share; every method may be called from many threads at once.
+#[derive(Clone)]
+pub struct Engine {
+    reader: Arc<dyn TextReader>,
+    options: EngineOptions,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A page's ink share above which an approved page counts as having content.
+const CONTENT_INK: f32 = 0.004;
+
+impl Engine {
+    pub fn new(reader: Arc<dyn TextReader>, options: EngineOptions) -> Engine {
+        Engine { reader, options }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Analyses an approved document (PDF, PNG or JPEG bytes) once, for any number of
+    /// comparisons.
+    pub fn approve(&self, bytes: &[u8]) -> Result<ApprovedDocument, CompareError> {
+        approved::analyse(
+            bytes,
+            self.reader.as_ref(),
+            &self.options.capture,
+            &self.options.approved,
+        )
+    }
+
+    /// Compares a capture (PNG or JPEG bytes) with the approved documents.
+    pub fn compare(
+        &self,
+        capture: &[u8],
+        approved: &[&ApprovedDocument],
+        thresholds: &Thresholds,
+    ) -> Result<Outcome, CompareError> {
+        let image = decode(capture, self.options.max_capture_pixels)?;
+        self.compare_image(&image, approved, thresholds)
+    }
+
+    /// [`Engine::compare`] for a decoded capture.
+    pub fn compare_image(
+        &self,
+        capture: &RgbImage,
+        approved: &[&ApprovedDocument],
+        thresholds: &Thresholds,
+    ) -> Result<Outcome, CompareError> {
+        if approved.iter().all(|d| d.pages.is_empty()) {
+            return Err(CompareError::NothingApproved);
+        }
+        let mut timings = Timings::default();
+        let started = Instant::now();
+        let prepared = capture::prepare(capture, &self.options.capture)?;
+        timings.prepare = started.elapsed();
+        let started = Instant::now();
+        let lines = self.reader.read(&prepared.page)?;
+        timings.read = started.elapsed();
+        let started = Instant::now();
+        let captured = PageText::new(lines);
+        let captured_image = image::DynamicImage::ImageRgb8(prepared.page).into_luma8();
+        let mut outcome = self.decide(
+            &captured,
+            &captured_image,
+            prepared.ink_ratio,
+            approved,
+            thresholds,
+        );
+        outcome.red_ratio = prepared.red_ratio;
+        timings.compare = started.elapsed();
+        outcome.timings = timings;
+        Ok(outcome)
+    }
+
+    /// The decision for a capture already read.
+    fn decide(
+        &self,
+        captured: &PageText,
+        captured_image: &GrayImage,
+        ink_ratio: f32,
+        approved: &[&ApprovedDocument],
+        thresholds: &Thresholds,
+    ) -> Outcome {
+        let captured_chars = captured.significant();
+        // Candidates: every approved page, best by a cheap letter-count likeness first,
+        // then aligned (at most three).
+        let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
+        for (d, document) in approved.iter().enumerate() {
+            for (p, page) in document.pages.iter().enumerate() {
+                candidates.push((bag_similarity(&page.text, captured), d, p));
+            }
+        }
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut best: Option<(Alignment, usize, usize)> = None;
+        for &(_, d, p) in candidates.iter().take(3) {
+            let page = &approved[d].pages[p];
+            let alignment = align(
+                &page.text,
+                captured,
+                &self.options.weighing,
+                self.options.align_deadline,
+            );
+            if best
+                .as_ref()
+                .is_none_or(|(b, _, _)| alignment.similarity > b.similarity)
+            {
+                best = Some((alignment, d, p));
+            }
+        }
+        let mut outcome = Outcome {
+            verdict: Verdict::Mismatch,
+            score: 0.0,
+            blank: false,
+            document: None,
+            page: None,
+            source: None,
+            differences: Vec::new(),
+            captured_chars,
+            ink_ratio,
+            red_ratio: 0.0,
+            diff_png: Vec::new(),
+            timings: Timings::default(),
+        };
+        let Some((alignment, d, p)) = best else {
+            return outcome;
+        };
+        let page = &approved[d].pages[p];
+        let approved_chars = page.text.significant();
+        outcome.score = alignment.similarity;
+        let diff_height = self.options.diff_height;
+
+        // A blank capture where the approved page has content.
+        let approved_has_content =
+            approved_chars >= 3 * thresholds.blank_chars_below || page.ink_ratio > CONTENT_INK;
+        if captured_chars < thresholds.blank_chars_below
+            && approved_has_content
+            && approved_chars > captured_chars * 3
+        {
+            outcome.blank = true;
+            outcome.document = Some(d);
+            outcome.page = Some(p);
+            outcome.source = Some(page.source);
+            outcome.differences.push(Difference {
+                kind: DifferenceKind::Blank,
+                material: true,
+                approved_text: String::new(),
+                captured_text: captured.string(0..captured.chars.len()),
+                approved_boxes: Vec::new(),
+                captured_boxes: Vec::new(),
+                reason: "the capture is an empty or nearly empty page",
+            });
+            outcome.diff_png = side_by_side(&page.image, captured_image, &[], &[], diff_height);
+            return outcome;
+        }
+
+        // The map from the capture to the approved page, from the characters they share.
+        let map = page_map(&page.text, captured, &alignment);
+        let text_rich = approved_chars >= 40 || captured_chars >= 40;
+        if text_rich && alignment.similarity < thresholds.other_page_below {
+            outcome.differences.push(Difference {
+                kind: DifferenceKind::OtherPage,
+                material: true,
+                approved_text: String::new(),
+                captured_text: String::new(),
+                approved_boxes: Vec::new(),
+                captured_boxes: Vec::new(),
+                reason: "the capture's text is not that of any approved page",
+            });
+            outcome.diff_png = side_by_side(&page.image, captured_image, &[], &[], diff_height);
+            return outcome;
+        }
+        outcome.document = Some(d);
+        outcome.page = Some(p);
+        outcome.source = Some(page.source);
+
+        let aligned_capture = map
+            .filter(Affine::plausible)
+            .map(|m| warp_into(captured_image, &m, page.image.width(), page.image.height()));
+        let mut minor = 0usize;
+        for hunk in &alignment.hunks {
+            if hunk.weight == Weight::Mark {
+                continue;
+            }
+            let approved_text = page.text.string(hunk.approved.clone());
+            let captured_text = captured.string(hunk.captured.clone());
+            let mut approved_boxes = page.text.boxes(hunk.approved.clone());
+            let mut captured_boxes = captured.boxes(hunk.captured.clone());
+            let kind = match (hunk.approved.is_empty(), hunk.captured.is_empty()) {
+                (false, true) => DifferenceKind::Deleted,
+                (true, false) => DifferenceKind::Inserted,
+                _ => DifferenceKind::Changed,
+            };
+            let mut material = hunk.weight == Weight::Material;
+            let mut reason = hunk.reason;
+            // Text that one side has and the other seems not to: if the other page has
+            // ink just there, the reader missed it (a misreading, not a change).
+            if material
+                && kind != DifferenceKind::Changed
+                && let (Some(map), Some(aligned)) = (map, aligned_capture.as_ref())
+            {
+                let (has, other_ink) = if kind == DifferenceKind::Deleted {
+                    (&page.image, aligned)
+                } else {
+                    // Inserted: its boxes, mapped onto the approved page.
+                    approved_boxes = captured_boxes.iter().map(|b| map.map_box(b)).collect();
+                    (aligned, &page.image)
+                };
+                let here = ink_in(has, &approved_boxes);
+                let there = ink_in(other_ink, &approved_boxes);
+                if here > 0.0 && there >= 0.5 * here {
+                    material = false;
+                    reason = "text the reader missed on one page (ink is there on both)";
+                }
+            }
+            if kind == DifferenceKind::Deleted
+                && let Some(back) = map.and_then(|m| m.inverse())
+            {
+                captured_boxes = approved_boxes.iter().map(|b| back.map_box(b)).collect();
+            }
+            if !material {
+                minor += approved_text
+                    .chars()
+                    .count()
+                    .max(captured_text.chars().count());
+            }
+            outcome.differences.push(Difference {
+                kind,
+                material,
+                approved_text,
+                captured_text,
+                approved_boxes,
+                captured_boxes,
+                reason,
+            });
+        }
+        // Pages with little text: their ink decides.
+        if !text_rich {
+            match aligned_capture.as_ref() {
+                Some(aligned) => {
+                    for b in ink_differences(&page.image, aligned, 64, 0.12) {
+                        let back = map.and_then(|m| m.inverse());
+                        outcome.differences.push(Difference {
+                            kind: DifferenceKind::Visual,
+                            material: true,
+                            approved_text: String::new(),
+                            captured_text: String::new(),
+                            approved_boxes: vec![b],
+                            captured_boxes: back.map(|m| vec![m.map_box(&b)]).unwrap_or_default(),
+                            reason: "the ink differs here",
+                        });
+                    }
+                }
+                None => {
+                    // Too little shared text to align the pages: compare as they are.
+                    let resized = image::imageops::resize(
+                        captured_image,
+                        page.image.width(),
+                        page.image.height(),
+                        image::imageops::FilterType::Triangle,
+                    );
+                    for b in ink_differences(&page.image, &resized, 64, 0.12) {
+                        outcome.differences.push(Difference {
+                            kind: DifferenceKind::Visual,
+                            material: false,
+                            approved_text: String::new(),
+                            captured_text: String::new(),
+                            approved_boxes: vec![b],
+                            captured_boxes: Vec::new(),
+                            reason: "the ink may differ here (the pages could not be aligned)",
+                        });
+                        minor += 10;
+                    }
+                }
+            }
+        }
+        let material = outcome.differences.iter().any(|d| d.material);
+        let minor_rate = 100.0 * minor as f32 / approved_chars.max(captured_chars).max(1) as f32;
+        outcome.verdict = if material {
+            Verdict::Mismatch
+        } else if (text_rich && alignment.similarity < thresholds.match_at_least)
+            || minor_rate > thresholds.minor_per_100
+            || alignment.cut_short
+        {
+            Verdict::Uncertain
+        } else {
+            Verdict::Match
+        };
+        let marks = |boxes: fn(&Difference) -> &Vec<PixelBox>| -> Vec<Mark> {
+            outcome
+                .differences
+                .iter()
+                .flat_map(|d| {
+                    boxes(d).iter().map(|b| Mark {
+                        rect: *b,
+                        material: d.material,
+                    })
+                })
+                .collect()
+        };
+        let left = marks(|d| &d.approved_boxes);
+        let right = marks(|d| &d.captured_boxes);
+        outcome.diff_png = side_by_side(&page.image, captured_image, &left, &right, diff_height);
+        outcome
+    }
+}
+
+/// The share of dark pixels inside `boxes` of `image`.
+fn ink_in(image: &GrayImage, boxes: &[PixelBox]) -> f32 {
+    let (w, h) = image.dimensions();
+    let (mut dark, mut all) = (0u64, 0u64);
+    for b in boxes {
+        let x0 = b.x.max(0.0) as u32;
+        let y0 = b.y.max(0.0) as u32;
+        let x1 = (b.right().max(0.0) as u32).min(w);
+        let y1 = (b.bottom().max(0.0) as u32).min(h);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                all += 1;
+                dark += u64::from(image.get_pixel(x, y).0[0] < 150);
+            }
+        }
+    }
+    if all == 0 {
+        0.0
+    } else {
+        dark as f32 / all as f32
+    }
+}
+
+/// The affine map from the capture's pixels to the approved page's, fitted on the
+/// centres of the characters the alignment paired (every fourth, enough and quick).
+fn page_map(approved: &PageText, captured: &PageText, alignment: &Alignment) -> Option<Affine> {
+    let centre = |text: &PageText, i: usize| -> Option<Point> {
+        let p = text.chars.get(i)?;
+        let line = text.lines.get(p.line)?;
+        Some(line.bounds().part(p.at, p.at + 1, p.of).center())
+    };
+    let pairs: Vec<(Point, Point)> = alignment
+        .equal
+        .iter()
+        .step_by(4)
+        .filter_map(|&(i, j)| Some((centre(captured, j)?, centre(approved, i)?)))
+        .collect();
+    let first = fit_affine(&pairs)?;
+    // Once more without the pairs the first fit explains worst (misaligned lines).
+    let mut errors: Vec<f32> = pairs
+        .iter()
+        .map(|(c, a)| {
+            let m = first.apply(*c);
+            (m.x - a.x).hypot(m.y - a.y)
+        })
+        .collect();
+    let mut sorted = errors.clone();
+    sorted.sort_by(f32::total_cmp);
+    let cut = sorted[sorted.len() * 8 / 10].max(2.0);
+    let kept: Vec<(Point, Point)> = pairs
+        .iter()
+        .zip(errors.drain(..))
+        .filter(|(_, e)| *e <= cut)
+        .map(|(p, _)| *p)
+        .collect();
+    fit_affine(&kept).or(Some(first))
+}
+
+/// A quick likeness of two texts: shared letters (as multisets) over all letters.
+fn bag_similarity(a: &PageText, b: &PageText) -> f32 {
+    use std::collections::HashMap;
+    let mut counts: HashMap<char, i64> = HashMap::new();
+    let mut total = 0i64;
+    for p in &a.chars {
+        if text::CharClass::of(p.c) != text::CharClass::Mark {
+            *counts.entry(p.c).or_default() += 1;
+            total += 1;
+        }
+    }
+    let mut shared = 0i64;
+    for p in &b.chars {
+        if text::CharClass::of(p.c) != text::CharClass::Mark {
+            total += 1;
+            if let Some(n) = counts.get_mut(&p.c)
+                && *n > 0
+            {
+                *n -= 1;
+                shared += 1;
+            }
+        }
+    }
+    if total == 0 {
+        1.0
+    } else {
+        (2 * shared) as f32 / total as f32
+    }
+}
+
+/// Decodes PNG or JPEG bytes to RGB within a pixel limit.
+pub(crate) fn decode(bytes: &[u8], max_pixels: u64) -> Result<RgbImage, CompareError> {
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| CompareError::Unreadable(e.to_string()))?;
+    match reader.format() {
+        Some(image::ImageFormat::Png | image::ImageFormat::Jpeg) => {}
+        _ => {
+            return Err(CompareError::Unreadable(
+                "not a PDF, PNG or JPEG file".into(),
+            ));
+        }
+    }
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| CompareError::Unreadable(e.to_string()))?;
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels {
+        return Err(CompareError::TooLarge {
+            pixels,
+            limit: max_pixels,
+        });
+    }
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| CompareError::Unreadable(e.to_string()))?;
+    let decoded = reader
+        .decode()
+        .map_err(|e| CompareError::Unreadable(e.to_string()))?;
+    Ok(decoded.into_rgb8())
+}
