@@ -1009,7 +1009,7 @@ fn wrong_status(application: &ApplicationRecord) -> AppError {
     ))
 }
 
-fn document_refused(error: DocumentError) -> AppError {
+pub(crate) fn document_refused(error: DocumentError) -> AppError {
     let problem = match error {
         DocumentError::Empty => DocumentProblem::Empty,
         DocumentError::TooLarge { max_bytes, .. } => DocumentProblem::TooLarge { max_bytes },

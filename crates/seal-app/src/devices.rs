@@ -9,15 +9,19 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use seal_core::alarm::AlarmKind;
 use seal_core::application::{ApplicationNumber, ApplicationStatus};
 use seal_core::audit::Actor;
+use seal_core::comparison::{ComparisonSubject, ComparisonVerdict};
 use seal_core::device::{
     CommandKind, CommandStatus, DeviceKind, DeviceParameters, DeviceStatus, Firmware, GeoPoint,
     Geofence, MacAddress, SerialNumber, Terminal, UnlockRefusal,
 };
 use seal_core::grant::GrantStatus;
-use seal_core::ids::{CommandId, DeviceId, EnrolmentTokenId, GrantId, OrgId, SealId, StampId};
+use seal_core::ids::{
+    CommandId, ComparisonId, DeviceId, EnrolmentTokenId, GrantId, OrgId, SealId, StampId,
+};
 use seal_core::permission::Permission;
 use seal_core::time::Timestamp;
 use seal_core::webhook::EventKind;
@@ -30,7 +34,6 @@ use seal_store::{
 
 use crate::alarms::{AlarmSubject, raise};
 use crate::audit::{record, record_by};
-use crate::comparison::{DocumentComparator, StandInComparator};
 use crate::error::{Conflict, DeviceAuthError, Entity, Invalid};
 use crate::policy::{self, Principal};
 use crate::webhooks::enqueue;
@@ -1323,9 +1326,11 @@ impl App {
 
     /// `POST /device/v1/scan`: a seal printer's scan of the page about to be stamped. The
     /// order is checked as for an unlock; the page is compared with the approved
-    /// documents by the stand-in comparator; on a match the print job (the seal at true
-    /// size) is returned and one use consumed, on a mismatch a `content_mismatch` alarm
-    /// is raised and nothing is rendered.
+    /// documents by the comparison engine; on a match the print job (the seal at true
+    /// size) is returned and one use consumed, the comparison stored with the stamp; on a
+    /// mismatch a `content_mismatch` (or `blank_page`) alarm is raised and nothing is
+    /// rendered; an uncertain comparison refuses without an alarm (scan again). Every
+    /// decision is stored.
     pub async fn scan(
         &self,
         caller: &DeviceCaller,
@@ -1340,9 +1345,13 @@ impl App {
                 Invalid::WrongDeviceKind(DeviceKind::SealPrinter),
             ));
         }
-        let page = decode_image(&request.page, self.settings().photo_max_bytes)?;
-        // The approved documents' first pages, read before the transaction.
-        let approved = {
+        let page = Bytes::from(decode_image(
+            &request.page,
+            self.settings().photo_max_bytes,
+        )?);
+        // The approved documents and the organisation's thresholds, read before the
+        // transaction; the comparison runs outside it too (it takes a second or more).
+        let (documents, thresholds) = {
             let mut tx = self.store().read().await?;
             let documents = match ApplicationNumber::parse(request.order.trim()) {
                 Ok(number) => match tx.application_by_number(org, &number).await? {
@@ -1351,22 +1360,41 @@ impl App {
                 },
                 Err(_) => Vec::new(),
             };
-            let mut pages = Vec::new();
-            for d in &documents {
-                pages.push(self.blobs().get(&d.thumbnail_key).await?.to_vec());
-            }
-            // The stamp records the approved document (the first; the comparison that
-            // issue 7 brings says which one matched).
-            (pages, documents.into_iter().next().map(|d| d.sha256))
+            (documents, tx.comparison_thresholds(org).await?)
         };
-        let (approved, compared_document) = approved;
-        let page_for_compare = page.clone();
-        let comparison = tokio::task::spawn_blocking(move || {
-            StandInComparator.compare(&page_for_compare, &approved)
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("comparison task: {e}")))?
-        .map_err(|_| AppError::invalid("page", Invalid::Image))?;
+        // An unknown order is refused by the checks below without comparing anything.
+        let decision = if documents.is_empty() {
+            None
+        } else {
+            let engine = self.comparison_engine().await?;
+            let approved = self.approved_documents(&engine, &documents).await?;
+            Some(
+                self.decide(&engine, page.clone(), approved, &thresholds)
+                    .await?,
+            )
+        };
+        let comparison_id = ComparisonId::from_bytes(crate::secrets::id_bytes());
+        let stamp_id = StampId::from_bytes(crate::secrets::id_bytes());
+        let matched = decision
+            .as_ref()
+            .is_some_and(|d| d.verdict == ComparisonVerdict::Match);
+        // The scan is kept with the stamp when it prints, with the comparison otherwise.
+        let page_key = if matched {
+            let key = format!("orgs/{org}/stamps/{stamp_id}.scan");
+            self.blobs().put(&key, page.clone()).await?;
+            Some(key)
+        } else {
+            None
+        };
+        let (capture_key, diff_key) = match &decision {
+            Some(d) => {
+                let (capture, diff) = self
+                    .store_comparison_blobs(org, comparison_id, (!matched).then_some(&page), d)
+                    .await?;
+                (capture.or_else(|| page_key.clone()), diff)
+            }
+            None => (None, None),
+        };
         let now = self.now();
         let mut tx = self.store().write().await?;
         caller.claim_nonce(&mut tx, now).await?;
@@ -1381,29 +1409,72 @@ impl App {
                 return Err(AppError::UnlockRefused(refusal));
             }
         };
-        if !comparison.matched {
-            raise(
-                &mut tx,
+        let Some(decision) = decision else {
+            // An approved order without documents: nothing to compare with.
+            tx.commit().await?;
+            return Err(AppError::Conflict(Conflict::NoDocuments));
+        };
+        let comparison = crate::comparison::record_of(
+            crate::comparison::RecordFacts {
+                id: comparison_id,
                 org,
-                AlarmKind::ContentMismatch,
-                AlarmSubject {
-                    device: Some(device.id),
-                    seal: Some(application.seal),
-                    application: Some(application.id),
-                },
-                format!(
-                    "scanned page does not match the approved documents ({}, score {:.2})",
-                    comparison.method, comparison.score
-                ),
+                subject: ComparisonSubject::PrintScan,
+                application: Some(application.id),
+                stamp: matched.then_some(stamp_id),
+                device: Some(device.id),
+                documents: &documents,
+                capture_key,
+                capture_sha256: Some(crate::stamps::sha256_hex(&page)),
+                diff_key,
+                created_by: &caller.actor(),
+                now,
+            },
+            &decision,
+        );
+        if !matched {
+            tx.insert_comparison(&comparison).await?;
+            if decision.verdict == ComparisonVerdict::Mismatch {
+                raise(
+                    &mut tx,
+                    org,
+                    decision.alarm_kind(),
+                    AlarmSubject {
+                        device: Some(device.id),
+                        seal: Some(application.seal),
+                        application: Some(application.id),
+                    },
+                    format!(
+                        "the scanned page does not show the approved document: {}",
+                        decision.summary()
+                    ),
+                    &caller.actor(),
+                    context,
+                    now,
+                )
+                .await?;
+            }
+            crate::comparison::record_comparison(
+                &mut tx,
+                &comparison,
+                &decision,
                 &caller.actor(),
                 context,
-                now,
             )
             .await?;
             tx.commit().await?;
             self.wake_webhook_worker();
-            return Err(AppError::ContentMismatch);
+            return Err(if decision.verdict == ComparisonVerdict::Mismatch {
+                AppError::ContentMismatch {
+                    comparison: comparison_id,
+                    blank: decision.blank,
+                }
+            } else {
+                AppError::ComparisonUncertain {
+                    comparison: comparison_id,
+                }
+            });
         }
+        let matched_document = decision.document.and_then(|i| documents.get(i));
         let seal = tx
             .seal(org, application.seal)
             .await?
@@ -1412,11 +1483,6 @@ impl App {
             .org(org)
             .await?
             .ok_or(AppError::NotFound(Entity::Organisation))?;
-        let stamp_id = StampId::from_bytes(crate::secrets::id_bytes());
-        let page_key = format!("orgs/{org}/stamps/{stamp_id}.scan");
-        self.blobs()
-            .put(&page_key, bytes::Bytes::from(page.clone()))
-            .await?;
         let mut stamp = StampRecord {
             id: stamp_id,
             org_id: org,
@@ -1431,16 +1497,25 @@ impl App {
             fix: device.telemetry.fix,
             press_ms: 0,
             factors: String::new(),
-            photo_key: Some(page_key),
+            photo_key: page_key,
             photo_sha256: Some(crate::stamps::sha256_hex(&page)),
             beyond_grant: false,
-            document_sha256: compared_document,
-            page: None,
+            document_sha256: matched_document.map(|d| d.sha256.clone()),
+            page: decision.page.map(|p| p + 1),
             token: None,
         };
         let (_, org_key) = org_signing_key(&mut tx, org, now).await?;
         stamp.token = Some(crate::proofs::stamp_token(&org_key, &stamp)?);
         tx.insert_stamp(&stamp).await?;
+        tx.insert_comparison(&comparison).await?;
+        crate::comparison::record_comparison(
+            &mut tx,
+            &comparison,
+            &decision,
+            &caller.actor(),
+            context,
+        )
+        .await?;
         crate::stamps::use_grant(
             &mut tx,
             &mut application,
@@ -1460,10 +1535,7 @@ impl App {
             format!("stamp:{stamp_id}"),
             vec![
                 ("application", application.number.as_str().to_owned()),
-                (
-                    "comparison",
-                    format!("{} {:.2}", comparison.method, comparison.score),
-                ),
+                ("comparison", comparison_id.to_string()),
             ],
         )
         .await?;

@@ -105,6 +105,14 @@ pub enum Invalid {
     NoToken,
     /// A resolution outside what the image can be drawn at.
     Dpi,
+    /// An approved document the comparison engine cannot analyse.
+    ApprovedDocument(String),
+    /// A capture (scan or photo of a page) that is not a PNG or JPEG within the limit.
+    Capture,
+    /// Nothing was uploaded to compare with.
+    NothingToCompare,
+    /// Comparison thresholds that do not make sense.
+    Thresholds(String),
 }
 
 /// Why an uploaded document was refused (from its content, never its name).
@@ -213,6 +221,7 @@ pub enum Entity {
     Alarm,
     Command,
     Stamp,
+    Comparison,
 }
 
 /// Why a signed device request was not accepted.
@@ -297,9 +306,23 @@ pub enum AppError {
     /// An unlock (or printer scan) was refused, and the refusal recorded.
     #[error("unlock refused: {0}")]
     UnlockRefused(seal_core::device::UnlockRefusal),
-    /// The page on site does not match the approved document; nothing is printed.
+    /// The page on site does not match the approved document (or is blank); nothing is
+    /// printed. The decision is stored as `comparison`.
     #[error("the scanned page does not match the approved document")]
-    ContentMismatch,
+    ContentMismatch {
+        comparison: seal_core::ids::ComparisonId,
+        blank: bool,
+    },
+    /// The comparison could not decide (a blurred, dark or partial scan); nothing is
+    /// printed and no alarm raised: scan again. The decision is stored as `comparison`.
+    #[error("the scanned page could not be compared with confidence")]
+    ComparisonUncertain {
+        comparison: seal_core::ids::ComparisonId,
+    },
+    /// The comparison engine cannot run (its models are missing or damaged); the text
+    /// names the file and the fix, for the log, not for the public.
+    #[error("document comparison is unavailable: {0}")]
+    ComparisonUnavailable(String),
     #[error("storage: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]

@@ -97,6 +97,11 @@ pub struct AppSettings {
     pub verify_per_address_per_minute: u32,
     /// Seconds a verification is answered from memory (0: never).
     pub verify_cache_seconds: u64,
+    /// The folder of the OCR models and ONNX Runtime (`cargo xtask setup` fills it).
+    pub ocr_models_dir: std::path::PathBuf,
+    /// Pages the comparison engine reads at the same time (0: the cores, at most 4).
+    /// Each costs about 400 MB once it has read a page.
+    pub ocr_instances: usize,
 }
 
 impl Default for AppSettings {
@@ -126,6 +131,8 @@ impl Default for AppSettings {
             log_origin: "localhost/sealkeeper".to_owned(),
             verify_per_address_per_minute: proofs::VERIFY_PER_MINUTE,
             verify_cache_seconds: 2,
+            ocr_models_dir: seal_docs::ocr::default_models_dir(),
+            ocr_instances: 0,
         }
     }
 }
@@ -161,6 +168,8 @@ struct Inner {
     /// Public verification: the per-address limit and recent answers.
     verify_limiter: proofs::VerifyLimiter,
     verify_cache: proofs::VerifyCache,
+    /// The document-comparison engine, its approved-document cache and worker wake-up.
+    comparisons: comparison::Comparisons,
 }
 
 impl App {
@@ -194,6 +203,7 @@ impl App {
                 stamp_batcher: stamps::StampBatcher::default(),
                 verify_limiter,
                 verify_cache: proofs::VerifyCache::default(),
+                comparisons: comparison::Comparisons::new(),
             }),
         })
     }

@@ -280,6 +280,8 @@ impl App {
                     let _ = job.reply.send(outcome);
                 }
                 self.wake_webhook_worker();
+                // New press photos wait for their comparison.
+                self.wake_comparisons();
             }
             Err(error) => {
                 for job in jobs {

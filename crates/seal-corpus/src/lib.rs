@@ -17,6 +17,7 @@ pub mod money;
 pub mod photo;
 pub mod render;
 pub mod rng;
+pub mod sample;
 pub mod seal;
 pub mod tamper;
 pub mod words;

@@ -50,6 +50,7 @@ pub struct Config {
     pub applications: ApplicationsConfig,
     pub devices: DevicesConfig,
     pub proofs: ProofsConfig,
+    pub comparison: ComparisonConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -213,6 +214,37 @@ impl ProofsConfig {
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".to_owned());
         format!("{host}/sealkeeper")
+    }
+}
+
+/// Document comparison: the OCR models and the press-photo worker.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComparisonConfig {
+    /// The folder of the OCR models and ONNX Runtime; empty: `$SEALKEEPER_OCR_DIR`, else
+    /// `~/.local/share/sealkeeper/ocr` (where `cargo xtask setup` puts them).
+    pub models_dir: PathBuf,
+    /// Pages read at the same time (0: the cores, at most 4); each costs about 400 MB.
+    pub instances: usize,
+    /// Report the server not ready (`/readyz` 503) while the models are missing: seal
+    /// printers cannot print without them.
+    pub required: bool,
+    /// Compare seal boxes' press photos in this process (turn off on extra processes
+    /// that share the database).
+    pub worker: bool,
+    /// How often the worker looks for uncompared press photos when nothing wakes it.
+    pub poll_seconds: u64,
+}
+
+impl Default for ComparisonConfig {
+    fn default() -> Self {
+        Self {
+            models_dir: PathBuf::new(),
+            instances: 0,
+            required: true,
+            worker: true,
+            poll_seconds: 10,
+        }
     }
 }
 
@@ -428,6 +460,12 @@ impl Config {
             log_origin: self.proofs.origin(),
             verify_per_address_per_minute: self.proofs.verify_per_address_per_minute.max(1),
             verify_cache_seconds: self.proofs.verify_cache_seconds,
+            ocr_models_dir: if self.comparison.models_dir.as_os_str().is_empty() {
+                seal_docs::ocr::default_models_dir()
+            } else {
+                self.comparison.models_dir.clone()
+            },
+            ocr_instances: self.comparison.instances,
         }
     }
 }
@@ -545,6 +583,20 @@ checkpoint_seconds = 60
 verify_per_address_per_minute = 120
 # Seconds a verification answer is reused from memory (0: never).
 verify_cache_seconds = 2
+
+[comparison]
+# The folder of the OCR models and ONNX Runtime (`cargo xtask setup` installs them);
+# empty: $SEALKEEPER_OCR_DIR, else ~/.local/share/sealkeeper/ocr.
+models_dir = ""
+# Pages read at the same time (0: the cores, at most 4); each costs about 400 MB.
+instances = 0
+# Not ready (/readyz answers 503) while the models are missing: printers cannot print.
+required = true
+# Compare seal boxes' press photos in this process (off on extra processes that share
+# the database).
+worker = true
+# How often the worker looks for uncompared press photos when nothing wakes it (seconds).
+poll_seconds = 10
 "#;
 
 #[cfg(test)]

@@ -318,12 +318,33 @@ impl From<AppError> for ApiError {
                 };
                 ApiError::new(S::FORBIDDEN, format!("unlock.{}", reason.key()), zh, en)
             }
-            AppError::ContentMismatch => ApiError::new(
+            AppError::ContentMismatch { blank: true, .. } => ApiError::new(
+                S::CONFLICT,
+                "scan.blank_page",
+                "扫描的页面是空白页，已拒绝打印并告警。",
+                "The scanned page is blank; nothing is printed and an alarm was raised.",
+            ),
+            AppError::ContentMismatch { .. } => ApiError::new(
                 S::CONFLICT,
                 "scan.content_mismatch",
                 "扫描的页面与批准的文件不一致，已拒绝打印并告警。",
                 "The scanned page does not match the approved document; nothing is printed and an alarm was raised.",
             ),
+            AppError::ComparisonUncertain { .. } => ApiError::new(
+                S::CONFLICT,
+                "scan.uncertain",
+                "无法可靠地比对扫描的页面（模糊、过暗或不完整），未打印。请平放页面重新扫描。",
+                "The scanned page could not be compared with confidence (blurred, dark or partial); nothing is printed. Lay the page flat and scan again.",
+            ),
+            AppError::ComparisonUnavailable(cause) => {
+                tracing::error!(%cause, "document comparison unavailable");
+                ApiError::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "comparison.unavailable",
+                    "文件比对暂不可用，请联系管理员。",
+                    "Document comparison is unavailable at the moment; contact the administrator.",
+                )
+            }
             AppError::Store(seal_store::StoreError::Busy(cause)) => {
                 tracing::error!(error = %cause, "database busy or unreachable");
                 ApiError::new(
@@ -411,6 +432,11 @@ fn not_found(entity: Entity) -> ApiError {
             "not_found.stamp",
             "找不到该用印记录。",
             "Stamp record not found.",
+        ),
+        Entity::Comparison => (
+            "not_found.comparison",
+            "找不到该比对记录。",
+            "Comparison not found.",
         ),
     };
     ApiError::new(StatusCode::NOT_FOUND, code, zh, en)
@@ -849,6 +875,10 @@ fn invalid(field: &'static str, reason: Invalid) -> ApiError {
         Invalid::LogRange => ("log.range".into(), "日志没有这么多条目：序号须小于大小，大小不超过当前日志大小。".into(), "The log does not have these entries: the index must be below the size, and the size at most the log's current size.".into()),
         Invalid::NoToken => ("stamp.no_token".into(), "该印章记录没有签名令牌（早于令牌功能），只能使用短网址二维码。".into(), "This stamp has no signed token (it predates tokens): only the short-URL QR code exists.".into()),
         Invalid::Dpi => ("dpi".into(), format!("分辨率须在 {} 至 {} dpi 之间，且图片不超过 6400 万像素。", seal_app::marks::DPI_RANGE.0, seal_app::marks::DPI_RANGE.1), format!("The resolution must be {} to {} dpi, and the image at most 64 million pixels.", seal_app::marks::DPI_RANGE.0, seal_app::marks::DPI_RANGE.1)),
+        Invalid::ApprovedDocument(why) => ("comparison.approved".into(), format!("无法分析批准的文件：{why}"), format!("The approved document cannot be analysed: {why}")),
+        Invalid::Capture => ("comparison.capture".into(), "现场页面须为 PNG 或 JPEG 图片，且不超过大小上限。".into(), "The capture must be a PNG or JPEG image within the size limit.".into()),
+        Invalid::NothingToCompare => ("comparison.missing".into(), "请同时上传批准的文件和现场页面的照片或扫描件。".into(), "Upload both the approved document and a photo or scan of the page on site.".into()),
+        Invalid::Thresholds(why) => ("comparison.thresholds".into(), format!("比对阈值无效：{why}"), format!("Invalid comparison thresholds: {why}")),
         Invalid::StampStatus => ("stamp_status".into(), "状态须为 valid、revoked 或 disputed。".into(), "The status must be valid, revoked or disputed.".into()),
     };
     let mut error = ApiError::new(

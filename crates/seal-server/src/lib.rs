@@ -39,6 +39,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Believe `X-Forwarded-For` for the client address.
     pub trust_forwarded_for: bool,
+    /// `/readyz` fails while the comparison engine's models are missing.
+    pub comparison_required: bool,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ pub fn router(app: App, config: &Config) -> Router {
         app,
         secure_cookies: config.server.secure_cookies,
         trust_forwarded_for: config.server.trust_forwarded_for,
+        comparison_required: config.comparison.required,
     };
     let (routes, openapi) = api::routes();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
@@ -169,6 +172,8 @@ pub struct RunningServer {
     checkpoints: tokio::task::JoinHandle<()>,
     /// The webhook delivery worker, when this process runs one.
     webhooks: Option<(tokio::task::JoinHandle<()>, Duration)>,
+    /// The press-photo comparison worker, when this process runs one.
+    comparisons: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -176,6 +181,10 @@ impl RunningServer {
     pub async fn stop(self) {
         self.housekeeping.abort();
         self.checkpoints.abort();
+        // A comparison stopped half way is stored by nobody and done again later.
+        if let Some(worker) = &self.comparisons {
+            worker.abort();
+        }
         let _ = self.shutdown.send(true);
         // The worker finishes its round (bounded by the attempt timeout); one still
         // running after that is stopped, and its leased deliveries fall due again.
@@ -283,6 +292,39 @@ async fn webhook_worker(
     }
 }
 
+/// The press-photo comparison worker: a round whenever woken by stored presses, at least
+/// every `poll`, and at once again while rounds find work. A round that fails (the models
+/// are missing, the database is away) is logged and tried again at the next poll.
+async fn comparison_worker(app: App, poll: Duration) {
+    let mut warned = false;
+    loop {
+        let busy = match app.compare_press_photos().await {
+            Ok(done) => {
+                if done > 0 {
+                    tracing::debug!(done, "press photos compared");
+                }
+                warned = false;
+                done > 0
+            }
+            Err(error) => {
+                // Said once per outage, not at every poll.
+                if !warned {
+                    tracing::warn!(%error, "comparing press photos failed; will retry");
+                    warned = true;
+                }
+                false
+            }
+        };
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            () = app.comparison_wake().notified() => {}
+            () = tokio::time::sleep(poll) => {}
+        }
+    }
+}
+
 /// Binds `config.server.listen` (port 0 picks a free port), serves until [`RunningServer::stop`].
 pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
     let app = open_app(config, clock).await?;
@@ -331,6 +373,23 @@ pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, Star
         ));
         (worker, patience)
     });
+    match app.comparison_problem() {
+        None => tracing::info!(
+            models = %config.app_settings().ocr_models_dir.display(),
+            "document comparison: OCR models installed (loaded on first use)"
+        ),
+        Some(problem) => tracing::warn!(
+            %problem,
+            required = config.comparison.required,
+            "document comparison is unavailable: seal printers cannot print and press photos wait uncompared"
+        ),
+    }
+    let comparisons = config.comparison.worker.then(|| {
+        tokio::spawn(comparison_worker(
+            app.clone(),
+            Duration::from_secs(config.comparison.poll_seconds.max(1)),
+        ))
+    });
     Ok(RunningServer {
         addr,
         app,
@@ -339,6 +398,7 @@ pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, Star
         housekeeping,
         checkpoints,
         webhooks,
+        comparisons,
     })
 }
 

@@ -313,31 +313,13 @@ fn tiny_pdf() -> Vec<u8> {
     pdf
 }
 
-fn png(image: &image::RgbImage) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    image
-        .write_to(&mut out, image::ImageFormat::Png)
-        .expect("encodes");
-    out.into_inner()
-}
-
-/// A document page: rows of dark bars.
-fn page_png() -> Vec<u8> {
-    png(&image::RgbImage::from_fn(200, 280, |x, y| {
-        if (y / 20 + 1) % 3 == 0 && (x * 2 / 37) % 2 == 0 {
-            image::Rgb([0, 0, 0])
-        } else {
-            image::Rgb([255, 255, 255])
-        }
-    }))
-}
-
-/// A page nothing like [`page_png`]: a dark-to-light sweep from right to left.
-fn other_page_png() -> Vec<u8> {
-    png(&image::RgbImage::from_fn(200, 280, |x, _| {
-        let v = (255 - x * 255 / 199) as u8;
-        image::Rgb([v, v, v])
-    }))
+/// The first page of generated document `index` (0: a Chinese contract, 1: an English
+/// letter) as a 150-dpi PNG: a page the comparison engine reads like a real one.
+fn text_page(index: usize) -> Vec<u8> {
+    seal_corpus::sample::SampleDocument::new(7, index)
+        .expect("fonts for the sample document (cargo xtask setup)")
+        .page_png(0, 150)
+        .expect("the page renders")
 }
 
 // ----- a proxy that holds answers back ------------------------------------------------
@@ -1076,13 +1058,13 @@ async fn a_simulated_device_raises_every_alarm_kind() {
 
     // A seal printer: the approved page prints, another page is refused with an alarm.
     let seal_b = seal(&o.admin, "财务专用章", 2).await;
-    let page = page_png();
+    let page = text_page(0);
     let order = filed(&o, &seal_b, 2, open_window(), ("page.png", page.clone())).await;
     approve(&o, &order).await;
     let pages = tmp.path().join("pages");
     std::fs::create_dir_all(&pages).expect("mkdir");
     std::fs::write(pages.join("page.png"), &page).expect("write");
-    std::fs::write(pages.join("other.png"), other_page_png()).expect("write");
+    std::fs::write(pages.join("other.png"), text_page(1)).expect("write");
     let token = enrolment_token(&o.admin, "seal_printer").await;
     let printer_state = tmp.path().join("printer");
     let script = format!(

@@ -1,5 +1,5 @@
 //! Liveness (`/healthz`: the process answers), readiness (`/readyz`: the database
-//! answers) and the OpenAPI document.
+//! answers and, unless `comparison.required` is off, the OCR models are installed) and the OpenAPI document.
 
 use std::sync::Arc;
 
@@ -26,6 +26,18 @@ pub async fn healthz() -> Json<StatusDto> {
 /// The process is up and its database answers.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = StatusDto), (status = 503, body = StatusDto)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.comparison_required
+        && let Some(problem) = state.app.comparison_problem()
+    {
+        // The path and the fix go to the log; the public answer stays generic.
+        tracing::warn!(%problem, "not ready: document comparison unavailable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(StatusDto {
+                status: "document comparison unavailable".to_owned(),
+            }),
+        );
+    }
     match state.app.ready().await {
         Ok(()) => (
             StatusCode::OK,

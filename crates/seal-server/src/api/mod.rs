@@ -5,6 +5,7 @@
 
 pub mod applications;
 pub mod auth;
+pub mod comparisons;
 pub mod device;
 pub mod devices;
 pub mod directory;
@@ -43,6 +44,7 @@ use crate::error::ApiError;
         (name = "audit", description = "Audit events"),
         (name = "seals", description = "The seal registry, seal images, factor policy and approval flows"),
         (name = "applications", description = "Seal-use applications (用印申请), documents, review, grants and the approver's inbox"),
+        (name = "comparisons", description = "Document comparison: is the page on site the approved page? Uploads, stored decisions with their diff images, thresholds"),
         (name = "devices", description = "Devices (seal boxes, seal printers, scanners, kiosks): enrolment tokens, approval, binding, geofence, parameters, commands; alarms"),
         (name = "device", description = "The device protocol (`/device/v1`): every request signed by the device's Ed25519 key as an RFC 9421 HTTP message signature (see docs/device-protocol.md)"),
         (name = "proofs", description = "Stamp proofs: public verification, the tamper-evident log's checkpoints and proofs (RFC 6962, C2SP tlog-checkpoint), the published key set, stamp status changes"),
@@ -150,6 +152,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(web_routes())
         .merge(seal_web_routes())
         .merge(crate::web::devices::routes())
+        .merge(crate::web::comparisons::routes())
         .merge(device_routes())
         .merge(proof_routes())
         .split_for_parts()
@@ -211,6 +214,19 @@ fn device_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::resolve_alarm))
         .routes(routes!(devices::application_stamps))
         .routes(routes!(devices::stamp_photo))
+        .merge(
+            // Two uploads: the handler holds each to the document size itself.
+            OpenApiRouter::new()
+                .routes(routes!(comparisons::create_comparison))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .routes(routes!(comparisons::get_comparison))
+        .routes(routes!(comparisons::comparison_diff))
+        .routes(routes!(comparisons::application_comparisons))
+        .routes(routes!(
+            comparisons::get_thresholds,
+            comparisons::set_thresholds
+        ))
         .merge(protocol)
 }
 

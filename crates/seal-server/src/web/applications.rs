@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::Context;
+use crate::web::comparisons::{ComparisonRow, comparison_row};
 use crate::web::devices::{StampRow, device_serials, stamp_row};
 use crate::web::seals::{Choice, input_to_rfc3339, local_input, local_time, names_of};
 use crate::web::{Chrome, FieldErrors, Page, PageError, Pager, Tr, redirect_with_flash, render};
@@ -597,6 +598,8 @@ struct DetailPage {
     errors: FieldErrors,
     max_mb: usize,
     stamps: Vec<StampRow>,
+    /// Printer scans that did not print (mismatch or uncertain), newest first.
+    refused_scans: Vec<ComparisonRow>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -654,6 +657,13 @@ async fn detail_page(
     };
     let stamp_ids: Vec<_> = stamp_records.iter().map(|s| s.id).collect();
     let statuses = state.app.stamp_statuses(principal, &stamp_ids).await?;
+    let comparisons = state.app.application_comparisons(principal, id).await?;
+    let comparison_of = |stamp| {
+        comparisons
+            .iter()
+            .find(|c| c.record.stamp == Some(stamp))
+            .map(|c| comparison_row(t, c))
+    };
     let can_change_stamps = principal.permissions.contains(Permission::SealsManage);
     let mut ids: Vec<PersonId> = vec![a.applicant];
     ids.extend(view.steps.iter().flat_map(|s| s.approvers.iter().copied()));
@@ -762,8 +772,14 @@ async fn detail_page(
                 application_id: None,
                 status_action: can_change_stamps
                     .then(|| format!("/applications/{}/stamps/{}/status", a.id, s.id)),
+                comparison: comparison_of(s.id),
                 ..stamp_row(t, s, &serials, &statuses)
             })
+            .collect(),
+        refused_scans: comparisons
+            .iter()
+            .filter(|c| c.record.stamp.is_none())
+            .map(|c| comparison_row(t, c))
             .collect(),
     })
 }

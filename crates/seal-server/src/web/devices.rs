@@ -262,6 +262,8 @@ pub struct StampRow {
     pub status_key: &'static str,
     /// Where the status form posts, when the reader may change the status here.
     pub status_action: Option<String>,
+    /// The comparison of the stamped page with the approved document, when shown.
+    pub comparison: Option<crate::web::comparisons::ComparisonRow>,
 }
 
 /// A stamp as a row; `serials` names the devices the reader may see.
@@ -309,6 +311,7 @@ pub fn stamp_row(
         status: t.get(&format!("verify.status.{}", status.key())),
         status_key: status.key(),
         status_action: None,
+        comparison: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod admin;
 pub mod alarms;
 pub mod applications;
 pub mod assets;
+pub mod comparisons;
 pub mod devices;
 pub mod directory;
 pub mod home;
@@ -121,6 +122,11 @@ fn navigation(t: Tr, principal: &Principal, current: &str) -> Vec<NavItem> {
         "/alarms",
         "nav.alarms",
         devices::ALARM_READERS.into_iter().any(may),
+    ));
+    items.push((
+        "/compare",
+        "nav.compare",
+        comparisons::COMPARISON_USERS.into_iter().any(may),
     ));
     items.push(("/tokens", "nav.tokens", may(Permission::TokensManage)));
     items.push(("/audit", "nav.audit", may(Permission::AuditRead)));

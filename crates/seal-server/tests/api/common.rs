@@ -53,6 +53,10 @@ impl TestServer {
         config.security.argon2_iterations = 1;
         config.security.login_attempts_per_account_per_minute = 1000;
         config.security.login_attempts_per_address_per_minute = 1000;
+        // Press photos are compared only where a test turns the worker on (the generated
+        // photos show no document); one OCR engine instance per server is enough.
+        config.comparison.worker = false;
+        config.comparison.instances = 1;
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_795_336_200_000)));
         let server = seal_server::start(&config, clock.clone())

@@ -22,9 +22,9 @@ use crate::common::{Answer, Client, PASSWORD, TestServer, add_person};
 use crate::device_client::{Device, SignedRequest};
 
 /// The manual clock's start (2026-11-22T08:30:00Z) as the harness sets it.
-const NOW: &str = "2026-11-22T08:30:00Z";
+pub(crate) const NOW: &str = "2026-11-22T08:30:00Z";
 const NOW_MS: i64 = 1_795_336_200_000;
-const UNTIL: &str = "2026-11-30T00:00:00Z";
+pub(crate) const UNTIL: &str = "2026-11-30T00:00:00Z";
 const UNTIL_MS: i64 = 1_795_996_800_000;
 
 const TOKENS: &str = "/api/v1/device-enrolment-tokens";
@@ -186,7 +186,7 @@ fn tiny_pdf() -> Vec<u8> {
 
 /// The employee files an application for `count` presses of `seal` in the window, with
 /// one document, and submits it (it waits for the approver).
-async fn filed(
+pub(crate) async fn filed(
     o: &Org,
     seal: &str,
     count: i64,
@@ -335,7 +335,7 @@ pub(crate) fn of_kind(alarms: &[Value], kind: &str) -> Vec<Value> {
 
 /// The one alarm of a kind.
 #[track_caller]
-fn the_alarm(alarms: &[Value], kind: &str) -> Value {
+pub(crate) fn the_alarm(alarms: &[Value], kind: &str) -> Value {
     let found = of_kind(alarms, kind);
     assert_eq!(found.len(), 1, "one {kind} alarm in {alarms:#?}");
     found[0].clone()
@@ -418,26 +418,28 @@ pub(crate) fn photo(format: image::ImageFormat) -> Vec<u8> {
     encode(&img, format)
 }
 
-/// A document page as a PNG: rows of dark bars (the same pattern the stand-in
-/// comparator's own tests use).
-pub(crate) fn page_png(seed: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(200, 280, |x, y| {
-        if (y / 20 + seed).is_multiple_of(3) && (x * (seed + 1) / 37).is_multiple_of(2) {
-            image::Rgb([0, 0, 0])
-        } else {
-            image::Rgb([255, 255, 255])
-        }
-    });
-    encode(&img, image::ImageFormat::Png)
+/// The first page of generated document `index` (0: a Chinese contract, 1: an English
+/// letter …) as a 150-dpi PNG: a page the comparison engine reads like a real one. Each
+/// is rendered once per test process.
+pub(crate) fn text_page(index: usize) -> Vec<u8> {
+    static PAGES: std::sync::Mutex<Vec<(usize, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
+    let mut pages = PAGES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, png)) = pages.iter().find(|(i, _)| *i == index) {
+        return png.clone();
+    }
+    let png = seal_corpus::sample::SampleDocument::new(7, index)
+        .expect("fonts for the sample document (cargo xtask setup)")
+        .page_png(0, 150)
+        .expect("the page renders");
+    pages.push((index, png.clone()));
+    png
 }
 
-/// A page nothing like [`page_png`]: a dark-to-light sweep from right to left.
-pub(crate) fn other_page_png() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(200, 280, |x, _| {
-        let v = (255 - x * 255 / 199) as u8;
-        image::Rgb([v, v, v])
-    });
-    encode(&img, image::ImageFormat::Png)
+/// An empty A4 page at 150 dpi.
+pub(crate) fn blank_page() -> Vec<u8> {
+    seal_corpus::sample::blank_png(150).expect("a blank page")
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
@@ -2722,7 +2724,7 @@ async fn scan_story(server: TestServer) {
     let other_seal = seal(&o.admin, "财务专用章", 2).await;
     let printer = active_device(&server, &o.admin, "seal_printer").await;
     bind(&o.admin, &printer, &seal_id).await;
-    let page = page_png(1);
+    let page = text_page(0);
     let order = filed(&o, &seal_id, 2, (NOW, UNTIL), ("page.png", page.clone())).await;
     approve(&o, &order).await;
 
@@ -2770,7 +2772,7 @@ async fn scan_story(server: TestServer) {
     assert_eq!(scanned, page, "the scan is kept");
 
     // A different page: nothing printed, nothing used, an alarm.
-    let answer = printer.scan(&order.number, &other_page_png()).await;
+    let answer = printer.scan(&order.number, &text_page(1)).await;
     check_error(&answer, StatusCode::CONFLICT, "scan.content_mismatch");
     assert!(answer.body.get("seal_svg").is_none());
     let alarm = the_alarm(&alarms(&o.admin, &printer).await, "content_mismatch");
@@ -2778,6 +2780,56 @@ async fn scan_story(server: TestServer) {
     assert_eq!(alarm["application_id"], order.id.as_str());
     assert_eq!(application(&o.employee, &order).await["uses_done"], 1);
     assert_eq!(stamps(&o.employee, &order).await.len(), 1);
+    // A blank page has its own alarm.
+    let answer = printer.scan(&order.number, &blank_page()).await;
+    check_error(&answer, StatusCode::CONFLICT, "scan.blank_page");
+    the_alarm(&alarms(&o.admin, &printer).await, "blank_page");
+    assert_eq!(application(&o.employee, &order).await["uses_done"], 1);
+
+    // Every decision is stored and shown with the application: the match with its stamp
+    // and the approved page, the refusals without a stamp; each has a diff image.
+    let compared = o
+        .employee
+        .get(&format!("/api/v1/applications/{}/comparisons", order.id))
+        .await;
+    check(&compared, StatusCode::OK);
+    let compared = compared.body.as_array().expect("a list").clone();
+    assert_eq!(compared.len(), 3, "{compared:#?}");
+    let matched: Vec<&Value> = compared
+        .iter()
+        .filter(|c| c["verdict"] == "match")
+        .collect();
+    assert_eq!(matched.len(), 1, "{compared:#?}");
+    assert_eq!(matched[0]["stamp_id"], job["job_id"]);
+    assert_eq!(matched[0]["subject"], "print_scan");
+    assert_eq!(matched[0]["page"], 1);
+    assert_eq!(matched[0]["document_name"], "page.png");
+    assert!(
+        matched[0]["score"].as_f64().unwrap_or(0.0) > 0.9,
+        "{:#}",
+        matched[0]
+    );
+    let refused: Vec<&Value> = compared
+        .iter()
+        .filter(|c| c["verdict"] == "mismatch")
+        .collect();
+    assert_eq!(refused.len(), 2, "{compared:#?}");
+    assert!(refused.iter().all(|c| c["stamp_id"].is_null()));
+    assert_eq!(refused.iter().filter(|c| c["blank"] == true).count(), 1);
+    for c in &compared {
+        let url = text(&c["diff_url"]);
+        let (status, _, png) = bytes_of(&o.employee, &url).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        assert!(png.starts_with(b"\x89PNG"), "{url}");
+    }
+    // Another organisation sees none of it.
+    let other = org(&server, "other").await;
+    let id = text(&matched[0]["id"]);
+    check_error(
+        &other.admin.get(&format!("/api/v1/comparisons/{id}")).await,
+        StatusCode::NOT_FOUND,
+        "not_found.comparison",
+    );
 
     // Not an image.
     check_error(
@@ -2818,7 +2870,7 @@ async fn concurrent_scans_story(server: TestServer) {
     let seal_id = seal(&o.admin, "合同专用章", 2).await;
     let printer = active_device(&server, &o.admin, "seal_printer").await;
     bind(&o.admin, &printer, &seal_id).await;
-    let page = page_png(1);
+    let page = text_page(0);
     let order = filed(&o, &seal_id, 1, (NOW, UNTIL), ("page.png", page.clone())).await;
     approve(&o, &order).await;
 

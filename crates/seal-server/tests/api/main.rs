@@ -4,6 +4,7 @@
 
 mod applications;
 mod common;
+mod comparisons;
 mod device_client;
 mod devices;
 mod flows;

@@ -67,6 +67,15 @@ const ALL_APPLICATION_READERS: &[&str] = &["org_admin", "auditor"];
 const APPLICANTS: &[&str] = &["employee"];
 /// Holders of `applications.approve`.
 const APPROVERS: &[&str] = &["seal_keeper", "approver"];
+/// Who may compare uploads: holders of `applications.create`, `applications.approve`,
+/// `seals.keep`, `applications.read_all` or `audit.read`.
+const COMPARERS: &[&str] = &[
+    "org_admin",
+    "seal_keeper",
+    "approver",
+    "auditor",
+    "employee",
+];
 /// Who sees an application submitted by the employee on a seal kept by the seal keeper
 /// and reviewed by the approver role: the applicant, the approvers, the keeper, and
 /// holders of `applications.read_all`.
@@ -109,6 +118,9 @@ enum Target {
     Alarm,
     /// The stamp of a fresh [`Target::StampedApplication`].
     Stamp,
+    /// A comparison of two uploads by organisation A's admin (made once: reading it
+    /// changes nothing).
+    Comparison,
 }
 
 struct Expectation {
@@ -1041,6 +1053,52 @@ fn device_api_expectations() -> Vec<Expectation> {
             Target::StampedApplication,
             None,
         ),
+        // Document comparison: uploads by those who handle applications; a comparison by
+        // hand is seen by its author and those who read everything; thresholds.
+        e(
+            Method::POST,
+            "/api/v1/comparisons",
+            Roles(COMPARERS),
+            Target::None,
+            Some("{}"),
+        ),
+        e(
+            Method::GET,
+            "/api/v1/comparisons/{id}",
+            Roles(ALL_APPLICATION_READERS),
+            Target::Comparison,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/comparisons/{id}/diff.png",
+            Roles(ALL_APPLICATION_READERS),
+            Target::Comparison,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/applications/{id}/comparisons",
+            Roles(APPLICATION_READERS),
+            Target::Application,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/org/comparison-thresholds",
+            Roles(AUDITORS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::PUT,
+            "/api/v1/org/comparison-thresholds",
+            Roles(ADMIN),
+            Target::None,
+            Some(
+                r#"{"other_page_below":0.5,"match_at_least":0.85,"minor_per_100":3.0,"blank_chars_below":12,"press_check":"alarm_and_lock"}"#,
+            ),
+        ),
         // Stamp proofs: public verification and the log; the organisation's own routes.
         e(
             Method::GET,
@@ -1498,6 +1556,34 @@ fn device_page_expectations() -> Vec<Expectation> {
             Target::StampedApplication,
             None,
         ),
+        e(
+            Method::GET,
+            "/compare",
+            Roles(COMPARERS),
+            Target::None,
+            None,
+        ),
+        e(
+            Method::POST,
+            "/compare",
+            Roles(COMPARERS),
+            Target::None,
+            Some("_csrf={csrf}"),
+        ),
+        e(
+            Method::GET,
+            "/comparisons/{id}",
+            Roles(ALL_APPLICATION_READERS),
+            Target::Comparison,
+            None,
+        ),
+        e(
+            Method::GET,
+            "/comparisons/{id}/diff.png",
+            Roles(ALL_APPLICATION_READERS),
+            Target::Comparison,
+            None,
+        ),
     ]
 }
 
@@ -1564,6 +1650,8 @@ struct World {
     /// The seal box bound to `seal_a` that presses under the stamped applications, made on
     /// first use.
     stamper: tokio::sync::Mutex<Option<Device>>,
+    /// The [`Target::Comparison`], made on first use.
+    comparison: tokio::sync::Mutex<Option<String>>,
     counter: AtomicU32,
 }
 
@@ -1731,6 +1819,32 @@ impl World {
             Target::Application => return Some(self.application(n, false).await),
             Target::ApprovedApplication => return Some(self.application(n, true).await),
             Target::StampedApplication => return Some(self.stamped_application(n).await),
+            Target::Comparison => {
+                let mut made = self.comparison.lock().await;
+                if made.is_none() {
+                    let page = crate::devices::text_page(0);
+                    let boundary = "matrix-boundary";
+                    let mut body = Vec::new();
+                    for (name, bytes) in [("approved", &page), ("capture", &page)] {
+                        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.png\"\r\n\r\n").as_bytes());
+                        body.extend_from_slice(bytes);
+                        body.extend_from_slice(b"\r\n");
+                    }
+                    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+                    let answer = self
+                        .admin_a
+                        .send_raw(
+                            Method::POST,
+                            "/api/v1/comparisons",
+                            body,
+                            Some(&format!("multipart/form-data; boundary={boundary}")),
+                        )
+                        .await;
+                    assert_eq!(answer.status, 201, "comparing: {:?}", answer.body);
+                    *made = answer.body["id"].as_str().map(str::to_owned);
+                }
+                return made.clone();
+            }
             Target::Stamp => {
                 let application = self.stamped_application(n).await;
                 return self.stamps.lock().unwrap().get(&application).cloned();
@@ -1901,6 +2015,7 @@ async fn world_on(server: TestServer) -> World {
         documents: Default::default(),
         stamps: Default::default(),
         stamper: Default::default(),
+        comparison: Default::default(),
         counter: AtomicU32::new(0),
     }
 }

@@ -305,7 +305,8 @@ impl Browser {
         capabilities.insert("goog:loggingPrefs".to_owned(), json!({"browser": "ALL"}));
         capabilities.insert(
             "timeouts".to_owned(),
-            json!({"pageLoad": 15_000, "script": 5_000, "implicit": 0}),
+            // Pages load in milliseconds; a document comparison posts and waits for seconds.
+            json!({"pageLoad": 60_000, "script": 5_000, "implicit": 0}),
         );
         let connect = async {
             ClientBuilder::new(HttpConnector::new())

@@ -12,6 +12,7 @@ mod applications;
 #[allow(dead_code)]
 #[path = "../api/common.rs"]
 mod common;
+mod comparisons;
 mod console;
 // The signed test device of the API tests, shared by path like `common`.
 #[allow(dead_code)]

@@ -200,7 +200,10 @@ impl Server {
                 "SEALKEEPER__SECURITY__LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE",
                 "1000",
             )
-            .env("SEALKEEPER__LOG__LEVEL", "warn");
+            .env("SEALKEEPER__LOG__LEVEL", "warn")
+            // The simulated presses photograph no document: their photos are not compared.
+            .env("SEALKEEPER__COMPARISON__WORKER", "false")
+            .env("SEALKEEPER__COMPARISON__INSTANCES", "1");
         let mut proc = Proc::spawn("server", command);
         // "Sealkeeper is listening on http://127.0.0.1:PORT  (Ctrl-C to stop)"
         let line = proc
