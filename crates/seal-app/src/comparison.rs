@@ -511,14 +511,23 @@ impl App {
                 tx.comparison_thresholds(org).await?,
             )
         };
-        let capture = self.blobs().get(&photo.photo_key).await?;
-        let decision = match self.approved_documents(engine, &documents).await {
-            Ok(approved) => self.decide(engine, capture, approved, &thresholds).await?,
-            // A document the engine cannot analyse: say so in the record, once.
-            Err(AppError::Invalid { .. }) => {
-                Decision::unreadable("an approved document could not be analysed".to_owned(), 0)
+        let decided = async {
+            let capture = self.blobs().get(&photo.photo_key).await?;
+            let approved = self.approved_documents(engine, &documents).await?;
+            self.decide(engine, capture, approved, &thresholds).await
+        };
+        let decision = match decided.await {
+            Ok(decision) => decision,
+            // Worth waiting for: the engine or the database comes back.
+            Err(error @ (AppError::ComparisonUnavailable(_) | AppError::Store(_))) => {
+                return Err(error);
             }
-            Err(other) => return Err(other),
+            // A photo or document that cannot be read will not be readable later either:
+            // say so in the record, once, instead of trying it forever.
+            Err(other) => Decision::unreadable(
+                format!("the photo or an approved document could not be read: {other}"),
+                0,
+            ),
         };
         let id = ComparisonId::from_bytes(crate::secrets::id_bytes());
         let (_, diff_key) = self

@@ -39,6 +39,7 @@ mod geometry;
 mod locate;
 mod raster;
 mod render;
+pub use render::RedMap;
 
 use std::time::{Duration, Instant};
 
@@ -115,6 +116,8 @@ pub struct Prepared {
     pub ink_ratio: f32,
     /// The share of the page's pixels removed as red ink.
     pub red_ratio: f32,
+    /// Where red ink was removed.
+    pub red_map: RedMap,
     pub timings: Timings,
 }
 
@@ -219,7 +222,7 @@ pub fn prepare(image: &RgbImage, options: &CaptureOptions) -> Result<Prepared, C
     } else {
         (0.0, 0.0)
     };
-    let (page, ink, red) = finish(
+    let (page, ink, red, red_map) = finish(
         image,
         &page_to_input,
         input_per_output(&quad, size),
@@ -236,6 +239,7 @@ pub fn prepare(image: &RgbImage, options: &CaptureOptions) -> Result<Prepared, C
         rotation_deg,
         ink_ratio: ink as f32 / area,
         red_ratio: red as f32 / area,
+        red_map,
         timings: Timings {
             locate: t_locate,
             deskew: t_deskew - t_locate,
@@ -261,6 +265,7 @@ pub fn prepare_flat(image: &RgbImage, options: &CaptureOptions) -> Prepared {
             rotation_deg: 0.0,
             ink_ratio: 0.0,
             red_ratio: 0.0,
+            red_map: render::RedMap::default(),
             timings: Timings {
                 total: started.elapsed(),
                 ..Timings::default()
@@ -274,7 +279,7 @@ pub fn prepare_flat(image: &RgbImage, options: &CaptureOptions) -> Prepared {
     let t_deskew = started.elapsed();
     let scale = f64::from(w.max(h)) / f64::from(size.0.max(size.1));
     let turn = Turn::by_degrees(0.0, (0.0, 0.0));
-    let (page, ink, red) = finish(
+    let (page, ink, red, red_map) = finish(
         image,
         &page_to_input,
         scale,
@@ -291,6 +296,7 @@ pub fn prepare_flat(image: &RgbImage, options: &CaptureOptions) -> Prepared {
         rotation_deg: 0.0,
         ink_ratio: ink as f32 / area,
         red_ratio: red as f32 / area,
+        red_map,
         timings: Timings {
             locate: t_locate,
             deskew: t_deskew - t_locate,
@@ -385,7 +391,7 @@ fn finish(
     (turn, margin): (Turn, (f32, f32)),
     size: (u32, u32),
     remove_red: bool,
-) -> (RgbImage, u64, u64) {
+) -> (RgbImage, u64, u64, render::RedMap) {
     let f = (scale.floor() as u32).max(1);
     let shrunk;
     let (source, page_to_source) = if f >= 2 {

@@ -94,13 +94,14 @@ pub(crate) struct Job<'a> {
     pub remove_red: bool,
 }
 
-/// The page, its ink pixel count and its red-ink pixel count.
-pub(crate) fn render(source: &RgbImage, job: &Job<'_>) -> (RgbImage, u64, u64) {
+/// The page, its ink pixel count, its red-ink pixel count, and where the red ink was.
+pub(crate) fn render(source: &RgbImage, job: &Job<'_>) -> (RgbImage, u64, u64, RedMap) {
     let (ow, oh) = job.size;
     let mut out = RgbImage::new(ow, oh);
+    let mut map = RedMap::new(ow, oh);
     let (sw, sh) = (source.width() as usize, source.height() as usize);
     if ow == 0 || oh == 0 || sw == 0 || sh == 0 {
-        return (out, 0, 0);
+        return (out, 0, 0, map);
     }
     let pass = Pass::new(source, job);
     let (mut ink, mut red) = (0u64, 0u64);
@@ -114,13 +115,70 @@ pub(crate) fn render(source: &RgbImage, job: &Job<'_>) -> (RgbImage, u64, u64) {
             for (dv, row) in band.chunks_exact_mut(row_len).enumerate() {
                 let v = band_top as usize + dv;
                 let dst = &mut row[left as usize * 3..][..cols * 3];
-                let (i, r) = pass.span(left as usize, v, dst);
+                let (i, r) = pass.span(left as usize, v, dst, &mut map);
                 ink += i;
                 red += r;
             }
         }
     }
-    (out, ink, red)
+    (out, ink, red, map)
+}
+
+/// Where red ink was removed, counted in blocks of [`RedMap::BLOCK`] pixels square: the
+/// comparison sets aside text read where a seal was pressed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RedMap {
+    cols: usize,
+    rows: usize,
+    counts: Vec<u16>,
+}
+
+impl RedMap {
+    /// The side of a block, in pixels of the prepared page.
+    pub const BLOCK: usize = 16;
+
+    pub(crate) fn new(width: u32, height: u32) -> RedMap {
+        let cols = (width as usize).div_ceil(Self::BLOCK);
+        let rows = (height as usize).div_ceil(Self::BLOCK);
+        RedMap {
+            cols,
+            rows,
+            counts: vec![0; cols * rows],
+        }
+    }
+
+    fn add(&mut self, x: usize, y: usize) {
+        let (c, r) = (x / Self::BLOCK, y / Self::BLOCK);
+        if c < self.cols && r < self.rows {
+            let n = &mut self.counts[r * self.cols + c];
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// The share of the pixels in the rectangle `x0..x1`, `y0..y1` (page pixels) that
+    /// were red ink, estimated from the blocks it touches.
+    pub fn share(&self, x0: f32, y0: f32, x1: f32, y1: f32) -> f32 {
+        if self.counts.is_empty() || x1 <= x0 || y1 <= y0 {
+            return 0.0;
+        }
+        let b = Self::BLOCK as f32;
+        let c0 = (x0.max(0.0) / b) as usize;
+        let r0 = (y0.max(0.0) / b) as usize;
+        let c1 = ((x1.max(0.0) / b).ceil() as usize).min(self.cols);
+        let r1 = ((y1.max(0.0) / b).ceil() as usize).min(self.rows);
+        let (mut red, mut all) = (0u64, 0u64);
+        for r in r0..r1 {
+            for c in c0..c1 {
+                red += u64::from(self.counts[r * self.cols + c]);
+                all += (Self::BLOCK * Self::BLOCK) as u64;
+            }
+        }
+        if all == 0 {
+            0.0
+        } else {
+            red as f32 / all as f32
+        }
+    }
 }
 
 /// The per-pass constants.
@@ -172,7 +230,8 @@ impl<'a> Pass<'a> {
     }
 
     /// Fills `dst` (pixels `left..` of output row `v`); returns its ink and red counts.
-    fn span(&self, left: usize, v: usize, dst: &mut [u8]) -> (u64, u64) {
+    fn span(&self, left: usize, v: usize, dst: &mut [u8], map: &mut RedMap) -> (u64, u64) {
+        let mut u = left;
         let m = &self.m;
         let (u0, vf) = (left as f32, v as f32);
         // Page coordinates (for the page's bounds and its light) and homogeneous source
@@ -196,6 +255,8 @@ impl<'a> Pass<'a> {
             let balance = self.light.balance;
             let mut gain = start;
             for o in piece.chunks_exact_mut(3) {
+                let here = u;
+                u += 1;
                 let (x, y) = (px, py);
                 let (sxh, syh, szh) = (hx, hy, hz);
                 let g = [0, 1, 2].map(|c| gain * balance[c]);
@@ -245,6 +306,7 @@ impl<'a> Pass<'a> {
                 }
                 if self.remove_red && level[0] - level[1].max(level[2]) > self.red_chroma {
                     red += 1;
+                    map.add(here, v);
                     let r = to_u8((level[0] - self.offset) / RED_LIFT + self.offset);
                     o.copy_from_slice(&[r, r, r]);
                 } else {

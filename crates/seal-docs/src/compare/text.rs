@@ -256,6 +256,37 @@ pub fn align(
     }
 }
 
+/// Whether two short spans of equal length differ only where one has a digit and the
+/// other a letter or sign that the reader takes for it (nobody alters an amount into a
+/// word): `0`/`o`, `1`/`l`/`i`/`+`, `2`/`z`/`乙`, `5`/`s`, `8`/`b`, `m3` read as `33` …
+fn looks_alike(
+    approved: &PageText,
+    ra: &std::ops::Range<usize>,
+    captured: &PageText,
+    rb: &std::ops::Range<usize>,
+) -> bool {
+    let a: Vec<char> = approved.chars[ra.clone()].iter().map(|p| p.c).collect();
+    let b: Vec<char> = captured.chars[rb.clone()].iter().map(|p| p.c).collect();
+    if a.len() != b.len() || a.is_empty() || a.len() > 3 {
+        return false;
+    }
+    let lookalike = |c: char| {
+        c.is_ascii_alphabetic() || matches!(c, '乙' | '|' | '!' | '+' | '-' | '\'' | '口')
+    };
+    let mut differs = false;
+    for (&x, &y) in a.iter().zip(&b) {
+        if x == y {
+            continue;
+        }
+        differs = true;
+        let ok = (x.is_ascii_digit() && lookalike(y)) || (y.is_ascii_digit() && lookalike(x));
+        if !ok {
+            return false;
+        }
+    }
+    differs
+}
+
 fn weigh(
     approved: &PageText,
     captured: &PageText,
@@ -291,6 +322,12 @@ fn weigh(
     };
     if sa == 0 && sb == 0 {
         return hunk(Weight::Mark, "punctuation");
+    }
+    if looks_alike(approved, &ra, captured, &rb) {
+        return hunk(
+            Weight::Minor,
+            "a digit and a letter that look alike (0/o, 1/l, 2/z …): a misreading",
+        );
     }
     if digits(approved, &ra) != digits(captured, &rb) {
         return hunk(Weight::Material, "digits differ");
@@ -388,6 +425,17 @@ mod tests {
             &["第一条货物名称", "金额123.00"],
         );
         assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn a_digit_read_as_a_look_alike_letter_is_minor_but_another_digit_is_not() {
+        let w = weights(&["单价 10 元"], &["单价 1o 元"]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].0, Weight::Minor, "{w:?}");
+        let w = weights(&["面积 120 m3"], &["面积 120 33"]);
+        assert!(w.iter().all(|x| x.0 == Weight::Minor), "{w:?}");
+        let w = weights(&["单价 10 元"], &["单价 18 元"]);
+        assert_eq!(w[0].0, Weight::Material, "{w:?}");
     }
 
     #[test]
