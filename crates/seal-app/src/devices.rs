@@ -1353,10 +1353,19 @@ impl App {
         // transaction; the comparison runs outside it too (it takes a second or more).
         let (documents, thresholds) = {
             let mut tx = self.store().read().await?;
+            // Only an order that may still print is worth the seconds of a comparison;
+            // the others are refused below, for their reason, without one.
             let documents = match ApplicationNumber::parse(request.order.trim()) {
                 Ok(number) => match tx.application_by_number(org, &number).await? {
-                    Some(a) => tx.documents(org, a.id).await?,
-                    None => Vec::new(),
+                    Some(a)
+                        if matches!(
+                            a.lifecycle.status(),
+                            ApplicationStatus::Approved | ApplicationStatus::InUse
+                        ) && a.lifecycle.remaining() > 0 =>
+                    {
+                        tx.documents(org, a.id).await?
+                    }
+                    _ => Vec::new(),
                 },
                 Err(_) => Vec::new(),
             };

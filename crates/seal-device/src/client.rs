@@ -115,6 +115,10 @@ impl ClientError {
     }
 }
 
+/// How long a seal printer waits for the answer to a scan: the server compares the page
+/// with the approved document (OCR) before it answers.
+pub const SCAN_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// How often and how patiently retryable failures are tried again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -453,7 +457,9 @@ impl DeviceClient {
     }
 
     /// `POST /device/v1/scan` (seal printer): the scanned page (PNG or JPEG bytes) for
-    /// `order`. Never retried automatically: a matching scan spends a use.
+    /// `order`. Never retried automatically: a matching scan spends a use. The server
+    /// reads and compares the page before it answers (seconds; longer for the first scan
+    /// of a document), so the answer is awaited for at least [`SCAN_TIMEOUT`].
     pub async fn scan(&self, order: &str, page: &[u8]) -> Result<PrintJob, ClientError> {
         use base64::Engine as _;
         let body = ScanRequest {
@@ -467,7 +473,7 @@ impl DeviceClient {
             Some(&body),
             KeyId::Device,
             Retry::No,
-            None,
+            Some(self.timeout.max(SCAN_TIMEOUT)),
         )
         .await
     }

@@ -385,6 +385,15 @@ pub async fn start_with(app: App, config: &Config) -> Result<RunningServer, Star
         ),
     }
     let comparisons = config.comparison.worker.then(|| {
+        // Load the engine now rather than at the first scan (it takes seconds).
+        if app.comparison_problem().is_none() {
+            let warm = app.clone();
+            tokio::spawn(async move {
+                if let Err(error) = warm.comparison_engine().await {
+                    tracing::warn!(%error, "loading the comparison engine failed");
+                }
+            });
+        }
         tokio::spawn(comparison_worker(
             app.clone(),
             Duration::from_secs(config.comparison.poll_seconds.max(1)),

@@ -423,12 +423,11 @@ impl Engine {
             };
             let mut material = hunk.weight == Weight::Material;
             let mut reason = hunk.reason;
-            // Text read where a seal was pressed: the seal's own words and numbers, which
-            // the red-ink removal thinned but did not erase. A changed amount under a
-            // seal stays material.
+            // Text only the capture has, read where a seal was pressed: the seal's own
+            // words and numbers, which the red-ink removal thinned but did not erase.
+            // Text changed under a seal (a date, an amount) stays material.
             if material
-                && kind != DifferenceKind::Deleted
-                && (kind == DifferenceKind::Inserted || !has_digit(&approved_text))
+                && kind == DifferenceKind::Inserted
                 && red_share(red_map, &captured_boxes) >= SEAL_RED_SHARE
             {
                 material = false;

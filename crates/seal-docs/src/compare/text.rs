@@ -183,7 +183,7 @@ impl Default for Weighing {
     fn default() -> Self {
         Weighing {
             confident: 0.9,
-            latin_letters: 4,
+            latin_letters: 3,
             long_run: 6,
         }
     }
