@@ -6,7 +6,15 @@
 //! this.
 //!
 //! ```text
-//! cargo run --release -p seal-docs --example compare_bench -- CORPUS_DIR [--limit N] [--ocr-threads T] [--misses FILE]
+//! cargo run --release -p seal-docs --example compare_bench -- CORPUS_DIR [--limit N] [--ocr-threads T] [--misses FILE] [--baseline-every N] [--whole-pages]
+//! ```
+//!
+//! By default the engine reads only the lines whose ink differs from the approved page;
+//! every `--baseline-every`-th pair (8 by default, 0 for none) is also compared reading
+//! the capture whole, in the same process, and the report gives the ratio of the two
+//! times and how often their verdicts agree. `--whole-pages` reads every capture whole.
+//!
+//! ```text
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +38,8 @@ struct Args {
     limit: usize,
     ocr_threads: usize,
     misses: Option<PathBuf>,
+    baseline_every: usize,
+    whole_pages: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -40,6 +50,8 @@ fn args() -> Result<Args, String> {
         limit: usize::MAX,
         ocr_threads: 2,
         misses: None,
+        baseline_every: 8,
+        whole_pages: false,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -55,9 +67,15 @@ fn args() -> Result<Args, String> {
                     .map_err(|e| format!("--ocr-threads: {e}"))?
             }
             "--misses" => args.misses = Some(PathBuf::from(value("--misses")?)),
+            "--baseline-every" => {
+                args.baseline_every = value("--baseline-every")?
+                    .parse()
+                    .map_err(|e| format!("--baseline-every: {e}"))?
+            }
+            "--whole-pages" => args.whole_pages = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: compare_bench CORPUS_DIR [--limit N] [--ocr-threads T] [--misses FILE]"
+                    "usage: compare_bench CORPUS_DIR [--limit N] [--ocr-threads T] [--misses FILE] [--baseline-every N] [--whole-pages]"
                         .into(),
                 );
             }
@@ -78,6 +96,10 @@ struct Row {
     score: f32,
     time: Duration,
     note: String,
+    /// Lines read of the page's lines, when only changed lines were read.
+    lines_read: Option<(usize, usize)>,
+    /// The same pair read whole: its time and verdict.
+    baseline: Option<(Duration, Verdict)>,
 }
 
 fn run() -> Result<(), String> {
@@ -98,7 +120,21 @@ fn run() -> Result<(), String> {
     let started = Instant::now();
     let reader = OcrEngine::load(&options).map_err(|e| e.to_string())?;
     eprintln!("engine loaded in {:?}", started.elapsed());
-    let engine = Engine::new(Arc::new(reader), EngineOptions::default());
+    let reader = Arc::new(reader);
+    let engine = Engine::new(
+        reader.clone(),
+        EngineOptions {
+            read_changed_lines: !args.whole_pages,
+            ..EngineOptions::default()
+        },
+    );
+    let whole = Engine::new(
+        reader,
+        EngineOptions {
+            read_changed_lines: false,
+            ..EngineOptions::default()
+        },
+    );
     let thresholds = Thresholds::default();
 
     let mut approved: HashMap<String, ApprovedDocument> = HashMap::new();
@@ -132,6 +168,16 @@ fn run() -> Result<(), String> {
             .compare(&capture, &[&approved[&document]], &thresholds)
             .map_err(|e| format!("{id}: {e}"))?;
         let time = t.elapsed();
+        let baseline =
+            if !args.whole_pages && args.baseline_every > 0 && n % args.baseline_every == 0 {
+                let t = Instant::now();
+                let outcome = whole
+                    .compare(&capture, &[&approved[&document]], &thresholds)
+                    .map_err(|e| format!("{id}: {e}"))?;
+                Some((t.elapsed(), outcome.verdict))
+            } else {
+                None
+            };
         let tampered = pair["label"].as_str() == Some("tampered");
         let kind = pair["kind"].as_str().unwrap_or("genuine").to_owned();
         let note = outcome
@@ -151,11 +197,19 @@ fn run() -> Result<(), String> {
             .collect::<Vec<_>>()
             .join("; ");
         eprintln!(
-            "[{}/{total}] {id} {kind}: {} {:.3} in {:.0?}",
+            "[{}/{total}] {id} {kind}: {} {:.3} in {:.2?}{}{}",
             n + 1,
             outcome.verdict.as_str(),
             outcome.score,
-            time
+            time,
+            match outcome.lines_read {
+                Some((read, of)) => format!(", {read} of {of} lines read"),
+                None => ", read whole".to_owned(),
+            },
+            match baseline {
+                Some((t, v)) => format!(" (whole: {} in {t:.2?})", v.as_str()),
+                None => String::new(),
+            }
         );
         rows.push(Row {
             id,
@@ -165,6 +219,8 @@ fn run() -> Result<(), String> {
             score: outcome.score,
             time,
             note,
+            lines_read: outcome.lines_read,
+            baseline,
         });
     }
     report(&rows, &approve_times, &args)
@@ -254,6 +310,36 @@ fn report(rows: &[Row], approve_times: &[Duration], args: &Args) -> Result<(), S
         percentile(&approve_sorted, 0.95),
         approve_sorted.len()
     );
+    let by_lines: Vec<(usize, usize)> = rows.iter().filter_map(|r| r.lines_read).collect();
+    let lines_read: usize = by_lines.iter().map(|l| l.0).sum();
+    let lines_all: usize = by_lines.iter().map(|l| l.1).sum();
+    println!(
+        "  read line by line          {:.3} of captures ({}), {:.3} of their lines read by OCR",
+        share(by_lines.len(), rows.len()),
+        by_lines.len(),
+        share(lines_read, lines_all)
+    );
+    let paired: Vec<&Row> = rows.iter().filter(|r| r.baseline.is_some()).collect();
+    if !paired.is_empty() {
+        let mut fast: Vec<Duration> = paired.iter().map(|r| r.time).collect();
+        let mut slow: Vec<Duration> = paired
+            .iter()
+            .filter_map(|r| r.baseline.map(|b| b.0))
+            .collect();
+        fast.sort();
+        slow.sort();
+        let agree = paired
+            .iter()
+            .filter(|r| r.baseline.is_some_and(|b| b.1 == r.verdict))
+            .count();
+        println!(
+            "  baseline, read whole       {} pairs: median {:.0?} vs {:.0?} line by line (ratio {:.2}); verdicts agree on {agree}",
+            paired.len(),
+            percentile(&slow, 0.5),
+            percentile(&fast, 0.5),
+            percentile(&fast, 0.5).as_secs_f64() / percentile(&slow, 0.5).as_secs_f64().max(1e-9)
+        );
+    }
     if let Some(mib) = peak_rss_mib() {
         println!("  peak memory (VmHWM)        {mib:.0} MiB");
     }

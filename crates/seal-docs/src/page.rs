@@ -66,6 +66,28 @@ impl PixelBox {
         }
     }
 
+    /// The four corners, clockwise from top-left.
+    pub fn corners(&self) -> [Point; 4] {
+        [
+            Point {
+                x: self.x,
+                y: self.y,
+            },
+            Point {
+                x: self.right(),
+                y: self.y,
+            },
+            Point {
+                x: self.right(),
+                y: self.bottom(),
+            },
+            Point {
+                x: self.x,
+                y: self.bottom(),
+            },
+        ]
+    }
+
     /// The box of one part of this line's text: characters `start..end` of `count`,
     /// assuming evenly spread characters (what OCR gives no finer).
     pub fn part(&self, start: usize, end: usize, count: usize) -> PixelBox {
@@ -116,4 +138,53 @@ pub enum ReadError {
 pub trait TextReader: Send + Sync {
     /// The lines of `page`, top to bottom, each with its place in `page`'s pixels.
     fn read(&self, page: &RgbImage) -> Result<Vec<TextLine>, ReadError>;
+
+    /// The text of each of `boxes` of `page`, read as one line: one [`TextLine`] per box,
+    /// in the same order, its corners those of the box (clipped to the page).
+    ///
+    /// The default reads each box's crop with [`TextReader::read`] and joins what it
+    /// finds left to right; the OCR engine recognises the crops without looking for
+    /// lines in them.
+    fn read_lines(&self, page: &RgbImage, boxes: &[PixelBox]) -> Result<Vec<TextLine>, ReadError> {
+        boxes
+            .iter()
+            .map(|b| {
+                let (x, y, w, h) = crop_rect(page, b);
+                let quad = PixelBox {
+                    x: x as f32,
+                    y: y as f32,
+                    width: w as f32,
+                    height: h as f32,
+                }
+                .corners();
+                if w == 0 || h == 0 {
+                    return Ok(TextLine {
+                        text: String::new(),
+                        score: 0.0,
+                        quad,
+                    });
+                }
+                let crop = image::imageops::crop_imm(page, x, y, w, h).to_image();
+                let mut found = self.read(&crop)?;
+                found.sort_by(|p, q| p.bounds().x.total_cmp(&q.bounds().x));
+                let score = found.iter().map(|l| l.score).fold(1.0f32, f32::min);
+                let text: Vec<&str> = found.iter().map(|l| l.text.as_str()).collect();
+                Ok(TextLine {
+                    text: text.join(" "),
+                    score: if found.is_empty() { 0.0 } else { score },
+                    quad,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The whole pixels of `b` inside `page`: x, y, width, height.
+pub fn crop_rect(page: &RgbImage, b: &PixelBox) -> (u32, u32, u32, u32) {
+    let (w, h) = (page.width() as f32, page.height() as f32);
+    let x0 = b.x.floor().clamp(0.0, w);
+    let y0 = b.y.floor().clamp(0.0, h);
+    let x1 = b.right().ceil().clamp(0.0, w);
+    let y1 = b.bottom().ceil().clamp(0.0, h);
+    (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
 }

@@ -10,6 +10,7 @@
 //! [`Thresholds`] tune it per organisation.
 
 pub mod approved;
+pub mod lines;
 pub mod text;
 pub mod visual;
 
@@ -22,8 +23,8 @@ pub use approved::{ApprovedDocument, ApprovedLimits, ApprovedPage, TextSource};
 use text::{Alignment, PageText, Weighing, Weight, align};
 use visual::{Affine, Mark, fit_affine, ink_differences, side_by_side, warp_into};
 
-use crate::capture::{self, CaptureError, CaptureOptions, RedMap};
-use crate::page::{PixelBox, Point, ReadError, TextReader};
+use crate::capture::{self, CaptureError, CaptureOptions, Prepared, RedMap};
+use crate::page::{PixelBox, Point, ReadError, TextLine, TextReader};
 
 /// Why a comparison could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +192,15 @@ pub struct Outcome {
     /// The approved page and the capture side by side, differences boxed (PNG).
     pub diff_png: Vec<u8>,
     pub timings: Timings,
+    /// When only the lines whose ink differs from the approved page were read (see
+    /// [`lines`]): how many were read, of how many lines on that page. `None` when the
+    /// capture was read whole.
+    pub lines_read: Option<LinesRead>,
 }
+
+/// Lines read by OCR, and the lines of the approved page, when a capture was read only
+/// where its ink differs.
+pub type LinesRead = (usize, usize);
 
 /// Options of the engine.
 #[derive(Clone, Debug)]
@@ -205,6 +214,9 @@ pub struct EngineOptions {
     pub align_deadline: Duration,
     /// Height of the side-by-side image.
     pub diff_height: u32,
+    /// Read only the lines of a capture whose ink differs from the approved page's
+    /// (falling back to reading it whole when that is not sound; see [`lines`]).
+    pub read_changed_lines: bool,
 }
 
 impl Default for EngineOptions {
@@ -216,6 +228,7 @@ impl Default for EngineOptions {
             max_capture_pixels: 50_000_000,
             align_deadline: Duration::from_millis(250),
             diff_height: 1000,
+            read_changed_lines: true,
         }
     }
 }
@@ -285,11 +298,11 @@ impl Engine {
         let prepared = capture::prepare(capture, &self.options.capture)?;
         timings.prepare = started.elapsed();
         let started = Instant::now();
-        let lines = self.reader.read(&prepared.page)?;
+        let captured_image = image::imageops::grayscale(&prepared.page);
+        let (lines, lines_read) = self.read_capture(&prepared, &captured_image, approved)?;
         timings.read = started.elapsed();
         let started = Instant::now();
         let captured = PageText::new(lines);
-        let captured_image = image::DynamicImage::ImageRgb8(prepared.page).into_luma8();
         let mut outcome = self.decide(
             &captured,
             &captured_image,
@@ -298,9 +311,57 @@ impl Engine {
             thresholds,
         );
         outcome.red_ratio = prepared.red_ratio;
+        outcome.lines_read = lines_read;
         timings.compare = started.elapsed();
         outcome.timings = timings;
         Ok(outcome)
+    }
+
+    /// The capture's text lines. When the capture shows an approved page line for line
+    /// ([`lines::LineCheck::usable`]), the lines whose ink has the approved shape keep
+    /// the approved text and only the others are read; else the capture is read whole.
+    /// Also says how many lines were read of how many, when only some were.
+    fn read_capture(
+        &self,
+        prepared: &Prepared,
+        gray: &GrayImage,
+        approved: &[&ApprovedDocument],
+    ) -> Result<(Vec<TextLine>, Option<LinesRead>), ReadError> {
+        if self.options.read_changed_lines
+            && let Some(page) = likeliest_page(gray, approved)
+        {
+            let check = lines::check(&page.image, &page.text.lines, gray, &prepared.red_map);
+            if check.usable() {
+                // Lines with digits are read whatever their ink: one digit changed for
+                // a look-alike (2025 for 2026, 5 for 6) can keep a window's correlation
+                // above the line check's threshold.
+                let differing: Vec<usize> = (0..check.lines.len())
+                    .filter(|&i| !check.lines[i].same() || has_any_digit(&page.text.lines[i].text))
+                    .collect();
+                let (w, h) = gray.dimensions();
+                let boxes: Vec<PixelBox> = differing
+                    .iter()
+                    .map(|&i| widened(&check, i, w as f32, h as f32))
+                    .collect();
+                let mut read = self.reader.read_lines(&prepared.page, &boxes)?.into_iter();
+                let mut out = Vec::with_capacity(page.text.lines.len());
+                for (i, (line, fit)) in page.text.lines.iter().zip(&check.lines).enumerate() {
+                    if !differing.contains(&i) {
+                        out.push(TextLine {
+                            text: line.text.clone(),
+                            score: line.score,
+                            quad: fit.captured.corners(),
+                        });
+                    } else if let Some(found) = read.next()
+                        && !found.text.trim().is_empty()
+                    {
+                        out.push(found);
+                    }
+                }
+                return Ok((out, Some((differing.len(), check.lines.len()))));
+            }
+        }
+        Ok((self.reader.read(&prepared.page)?, None))
     }
 
     /// The decision for a capture already read.
@@ -351,6 +412,7 @@ impl Engine {
             red_ratio: 0.0,
             diff_png: Vec::new(),
             timings: Timings::default(),
+            lines_read: None,
         };
         let Some((alignment, d, p)) = best else {
             return outcome;
@@ -631,6 +693,13 @@ fn glyph_likeness(a: &GrayImage, b: &GrayImage, bx: &PixelBox) -> f32 {
 /// A box of text this much covered by red ink lies in a seal impression.
 const SEAL_RED_SHARE: f32 = 0.08;
 
+/// Whether `text` has a digit, full-width ones included.
+fn has_any_digit(text: &str) -> bool {
+    text.chars()
+        .filter_map(text::normalise)
+        .any(|c| c.is_ascii_digit())
+}
+
 fn has_digit(text: &str) -> bool {
     text.chars().any(|c| c.is_ascii_digit())
 }
@@ -702,6 +771,76 @@ fn page_map(approved: &PageText, captured: &PageText, alignment: &Alignment) -> 
         .map(|(p, _)| *p)
         .collect();
     fit_affine(&kept).or(Some(first))
+}
+
+/// The approved page a capture most looks like, by the correlation of small copies of
+/// the two (`None` when no approved page has text lines).
+fn likeliest_page<'a>(
+    gray: &GrayImage,
+    approved: &[&'a ApprovedDocument],
+) -> Option<&'a ApprovedPage> {
+    let pages: Vec<&ApprovedPage> = approved
+        .iter()
+        .flat_map(|d| d.pages.iter())
+        .filter(|p| !p.text.lines.is_empty())
+        .collect();
+    if pages.len() <= 1 {
+        return pages.first().copied();
+    }
+    let small = |img: &GrayImage| {
+        image::imageops::resize(img, 96, 136, image::imageops::FilterType::Triangle)
+    };
+    let capture = small(gray);
+    pages
+        .into_iter()
+        .map(|p| (correlation(&small(&p.image), &capture), p))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, p)| p)
+}
+
+/// The correlation of two grey images of the same size.
+fn correlation(a: &GrayImage, b: &GrayImage) -> f32 {
+    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for (&x, &y) in a.as_raw().iter().zip(b.as_raw()) {
+        let (x, y) = (f64::from(x), f64::from(y));
+        sa += x;
+        sb += y;
+        saa += x * x;
+        sbb += y * y;
+        sab += x * y;
+    }
+    let n = a.as_raw().len().min(b.as_raw().len()).max(1) as f64;
+    let var = (saa - sa * sa / n) * (sbb - sb * sb / n);
+    if var <= 1e-9 {
+        0.0
+    } else {
+        ((sab - sa * sb / n) / var.sqrt()) as f32
+    }
+}
+
+/// Line `i`'s box in the capture, widened by its height on each side (a changed amount
+/// may be longer), though not into another line of its row, to be read.
+fn widened(check: &lines::LineCheck, i: usize, w: f32, h: f32) -> PixelBox {
+    let b = check.lines[i].captured;
+    let (mut x0, mut x1) = ((b.x - b.height).max(0.0), (b.right() + b.height).min(w));
+    for (j, other) in check.lines.iter().enumerate() {
+        let o = other.captured;
+        let overlap = b.bottom().min(o.bottom()) - b.y.max(o.y);
+        if j == i || overlap < 0.5 * b.height.min(o.height) {
+            continue;
+        }
+        if o.x >= b.right() {
+            x1 = x1.min(o.x - 2.0);
+        } else if o.right() <= b.x {
+            x0 = x0.max(o.right() + 2.0);
+        }
+    }
+    PixelBox {
+        x: x0.min(b.x),
+        y: b.y.max(0.0),
+        width: x1.max(b.right()) - x0.min(b.x),
+        height: b.height.min(h - b.y.max(0.0)),
+    }
 }
 
 /// A quick likeness of two texts: shared letters (as multisets) over all letters.

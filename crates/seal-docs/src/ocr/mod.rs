@@ -17,10 +17,12 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use image::RgbImage;
 use ort::execution_providers::CPUExecutionProvider;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use paddle_ocr_rs::base_net::BaseNet;
+use paddle_ocr_rs::crnn_net::CrnnNet;
 use paddle_ocr_rs::ocr_error::OcrError;
 use paddle_ocr_rs::ocr_lite::OcrLite;
 
-use crate::page::{ReadError, TextLine, TextReader};
+use crate::page::{PixelBox, ReadError, TextLine, TextReader, crop_rect};
 
 pub use files::{
     CLASSIFIER_MODEL, DETECTION_MODEL, FileState, FileStatus, MANIFEST, MODELS_DIR_VAR,
@@ -124,6 +126,14 @@ pub fn status(options: &OcrOptions) -> OcrStatus {
     files::status_of(&options.models_dir)
 }
 
+/// One instance: the whole-page reader (detection, direction, recognition) and a second
+/// session of the recognition model for lines whose place is already known
+/// ([`TextReader::read_lines`]; paddle-ocr-rs keeps its own recogniser private).
+struct Instance {
+    page: OcrLite,
+    lines: CrnnNet,
+}
+
 /// The OCR engine: the three models loaded into `instances` paddle-ocr-rs engines, each
 /// behind a mutex; a read takes a free one, or waits for the one with the fewest waiters.
 pub struct OcrEngine {
@@ -133,7 +143,7 @@ pub struct OcrEngine {
 }
 
 struct Slot {
-    ocr: Mutex<OcrLite>,
+    ocr: Mutex<Instance>,
     /// Callers blocked on this slot's mutex.
     waiting: AtomicUsize,
 }
@@ -178,12 +188,14 @@ impl OcrEngine {
         let pool = (0..options.instances.max(1))
             .map(|_| {
                 let mut ocr = OcrLite::new();
+                let mut lines = CrnnNet::new();
                 let loaded = catch_unwind(AssertUnwindSafe(|| {
-                    ocr.init_models_from_memory_custom(&det, &cls, &rec, session_settings)
+                    ocr.init_models_from_memory_custom(&det, &cls, &rec, session_settings)?;
+                    lines.init_model_from_memory(&rec, 0, Some(session_settings))
                 }));
                 match loaded {
                     Ok(Ok(())) => Ok(Slot {
-                        ocr: Mutex::new(ocr),
+                        ocr: Mutex::new(Instance { page: ocr, lines }),
                         waiting: AtomicUsize::new(0),
                     }),
                     Ok(Err(error)) => Err(ReadError::Unavailable(format!(
@@ -222,7 +234,7 @@ impl OcrEngine {
     }
 
     /// A free instance, else the one with the fewest callers waiting for it.
-    fn acquire(&self) -> MutexGuard<'_, OcrLite> {
+    fn acquire(&self) -> MutexGuard<'_, Instance> {
         for slot in &self.pool {
             match slot.ocr.try_lock() {
                 Ok(guard) => return guard,
@@ -258,7 +270,7 @@ impl TextReader for OcrEngine {
         let p = self.detection;
         let mut ocr = self.acquire();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            ocr.detect(
+            ocr.page.detect(
                 page,
                 p.padding,
                 p.max_side_len,
@@ -278,6 +290,60 @@ impl TextReader for OcrEngine {
                 panic_message(panic.as_ref())
             ))),
         }
+    }
+
+    fn read_lines(&self, page: &RgbImage, boxes: &[PixelBox]) -> Result<Vec<TextLine>, ReadError> {
+        let rects: Vec<(u32, u32, u32, u32)> = boxes.iter().map(|b| crop_rect(page, b)).collect();
+        // Crops too small to hold a character are read as empty.
+        let readable: Vec<usize> = (0..rects.len())
+            .filter(|&i| rects[i].2 >= 4 && rects[i].3 >= 4)
+            .collect();
+        let crops: Vec<RgbImage> = readable
+            .iter()
+            .map(|&i| {
+                let (x, y, w, h) = rects[i];
+                image::imageops::crop_imm(page, x, y, w, h).to_image()
+            })
+            .collect();
+        let mut ocr = self.acquire();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            ocr.lines
+                .get_text_lines(&crops, &std::collections::HashMap::new(), 0.0)
+        }));
+        drop(ocr);
+        let read = match outcome {
+            Ok(Ok(read)) => read,
+            Ok(Err(error)) => return Err(ReadError::Failed(describe(&error))),
+            Err(panic) => {
+                return Err(ReadError::Failed(format!(
+                    "the OCR engine failed on this image: {}",
+                    panic_message(panic.as_ref())
+                )));
+            }
+        };
+        let mut lines: Vec<TextLine> = rects
+            .iter()
+            .map(|&(x, y, w, h)| TextLine {
+                text: String::new(),
+                score: 0.0,
+                quad: PixelBox {
+                    x: x as f32,
+                    y: y as f32,
+                    width: w as f32,
+                    height: h as f32,
+                }
+                .corners(),
+            })
+            .collect();
+        for (&i, line) in readable.iter().zip(read) {
+            lines[i].text = line.text.trim().to_owned();
+            lines[i].score = if line.text_score.is_finite() {
+                line.text_score.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+        }
+        Ok(lines)
     }
 }
 
